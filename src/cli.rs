@@ -1,0 +1,65 @@
+//! The command line: clap definitions only. `main` turns these into a configured run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ser-pipeline",
+    version,
+    about = "Speech emotion recognition on RAVDESS: librosa-faithful features, honest evaluation.",
+    after_help = "Exit codes: 0 ok; 1 error; 2 usage or config error; \
+                  3 finished, but some inputs were skipped (see data/errors.csv)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Less output: warnings and errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one stage of the pipeline, or all of them, as configured in pipeline.toml.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which stage to run. A stage first runs the stages it needs whose outputs are missing.
+    #[arg(long, value_enum, default_value_t = StageArg::All)]
+    pub stage: StageArg,
+
+    /// Config file. Default: ./pipeline.toml when it exists, else built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Corpus root to scan, overriding `data.root` in the config.
+    #[arg(long, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+
+    /// Recompute even when an output exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Worker threads, overriding `run.threads` (0: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    /// Walk the corpus, parse names, read headers -> data/manifest.parquet.
+    Scan,
+    /// Decode audio and compute features -> data/features.parquet.
+    Extract,
+    /// Every stage, in order.
+    All,
+}

@@ -1,0 +1,181 @@
+//! `pipeline.toml`: the run's configuration. Every key has a default (so an empty file, or no
+//! file, is a valid config); unknown keys, wrong types and impossible values are rejected
+//! before any work starts, naming the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::features::FeatureParams;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config value {0}")]
+    Value(String),
+}
+
+/// The whole configuration, one section per concern.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data: DataConfig,
+    pub audio: AudioConfig,
+    pub features: FeatureParams,
+    pub run: RunConfig,
+}
+
+/// Where inputs are read and outputs written. Relative paths are relative to the directory of
+/// the config file (or the working directory when there is none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Corpus root, walked at any depth. Default `data/ravdess`.
+    pub root: PathBuf,
+    /// Folder for the tables (`manifest.parquet`, `features.parquet`, ...). Default `data`.
+    pub out_dir: PathBuf,
+    /// Folder for reports. Default `reports`.
+    pub reports_dir: PathBuf,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            root: PathBuf::from("data/ravdess"),
+            out_dir: PathBuf::from("data"),
+            reports_dir: PathBuf::from("reports"),
+        }
+    }
+}
+
+/// How audio is turned into a mono signal.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    /// Resample every file to this rate (Hz) before extracting features. Default: unset, i.e.
+    /// each file at its native rate (as the original recipe: `soundfile.read`, no resampling).
+    pub sample_rate: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Worker threads for per-file work. Default 0: one per core.
+    pub threads: usize,
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names the source in error messages.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads and checks a config file, resolving its relative paths against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::from_toml(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Makes relative data paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for p in [
+            &mut self.data.root,
+            &mut self.data.out_dir,
+            &mut self.data.reports_dir,
+        ] {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
+    /// Rejects impossible values, naming the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.features
+            .check()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
+        if let Some(sr) = self.audio.sample_rate {
+            if !(1000..=384_000).contains(&sr) {
+                return Err(ConfigError::Value(format!(
+                    "audio.sample_rate: must be in 1000..=384000 Hz, got {sr}"
+                )));
+            }
+        }
+        if self.run.threads > 1024 {
+            return Err(ConfigError::Value(format!(
+                "run.threads: must be <= 1024, got {}",
+                self.run.threads
+            )));
+        }
+        Ok(())
+    }
+
+    /// The config as TOML, recorded beside outputs so a run can be reproduced.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_defaults() {
+        let c = Config::from_toml("", Path::new("x.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.features.n_mfcc, 40);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = Config::from_toml("[features]\nn_mfc = 3\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("n_mfc") && err.contains("p.toml"), "{err}");
+        let err = Config::from_toml("[features]\nn_mfcc = \"forty\"\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("n_mfcc"), "{err}");
+        let err = Config::from_toml("[features]\nn_mfcc = 200\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("features.n_mfcc"), "{err}");
+        let err = Config::from_toml("[audio]\nsample_rate = 5\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audio.sample_rate"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let c = Config::default();
+        assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+    }
+
+    #[test]
+    fn shipped_pipeline_toml_is_valid_and_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(Config::from_toml(&text, &path).unwrap(), Config::default());
+    }
+}

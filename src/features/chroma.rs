@@ -1,0 +1,230 @@
+//! Chroma from a magnitude spectrogram, as `librosa.feature.chroma_stft(S=|stft|, sr=sr)`:
+//! tuning estimated from the spectrogram (`librosa.estimate_tuning` over `librosa.piptrack`),
+//! the chroma filterbank of `librosa.filters.chroma` (centre octave 5, octave width 2, starting
+//! at C, weights as `float32`), and each frame scaled to a maximum of 1 (`norm=np.inf`).
+
+use ndarray::{Array2, ArrayView2};
+
+use super::mel::{fft_frequencies, linspace};
+
+/// `numpy.finfo(float64).tiny`: librosa's threshold below which a norm counts as zero.
+const TINY: f64 = f64::MIN_POSITIVE;
+
+/// `librosa.hz_to_octs`: octaves above C0 (A440 / 16, shifted by `tuning` fractions of a bin).
+fn hz_to_octs(hz: f64, tuning: f64, bins_per_octave: usize) -> f64 {
+    let a440 = 440.0 * 2.0f64.powf(tuning / bins_per_octave as f64);
+    (hz / (a440 / 16.0)).log2()
+}
+
+/// Pitch candidates of `librosa.piptrack(S=mag, sr=sr, n_fft=n_fft)` with its defaults
+/// (`fmin=150`, `fmax=4000`, `threshold=0.1`, `ref=np.max`): for every spectral peak above a
+/// tenth of its frame's maximum and inside `[fmin, fmax)`, the parabolically interpolated
+/// frequency and magnitude. `mag` is `(n_frames, n_bins)`. Returns `(pitch_hz, magnitude)` pairs.
+pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec<(f64, f64)> {
+    let fmin = 150.0f64.max(0.0);
+    let fmax = 4000.0f64.min(sample_rate / 2.0);
+    let threshold = 0.1;
+    let freqs = fft_frequencies(sample_rate, n_fft);
+    let n_bins = freqs.len();
+    let mut peaks = Vec::new();
+    let mut thresholded = vec![0.0; n_bins];
+    for frame in mag.rows() {
+        let frame = frame.as_slice().expect("spectrogram rows are contiguous");
+        let ref_value = threshold * frame.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for (t, &s) in thresholded.iter_mut().zip(frame) {
+            *t = if s > ref_value { s } else { 0.0 };
+        }
+        // librosa.util.localmax: x[i] > x[i-1] and x[i] >= x[i+1]; the first bin never counts,
+        // the last counts when it exceeds its neighbour.
+        for f in 1..n_bins {
+            let x = thresholded[f];
+            let is_max = if f + 1 < n_bins {
+                x > thresholded[f - 1] && x >= thresholded[f + 1]
+            } else {
+                x > thresholded[f - 1]
+            };
+            if !is_max || !(fmin <= freqs[f] && freqs[f] < fmax) {
+                continue;
+            }
+            // Parabolic interpolation offset (librosa.core.pitch._pi_stencil; 0 at the edges).
+            let shift = if f + 1 < n_bins {
+                let a = frame[f + 1] + frame[f - 1] - 2.0 * frame[f];
+                let b = (frame[f + 1] - frame[f - 1]) / 2.0;
+                if b.abs() >= a.abs() {
+                    0.0
+                } else {
+                    -b / a
+                }
+            } else {
+                0.0
+            };
+            // numpy.gradient along frequency: central differences, one-sided at the edges.
+            let avg = if f + 1 < n_bins {
+                (frame[f + 1] - frame[f - 1]) / 2.0
+            } else {
+                frame[f] - frame[f - 1]
+            };
+            let dskew = 0.5 * avg * shift;
+            peaks.push((
+                (f as f64 + shift) * sample_rate / n_fft as f64,
+                frame[f] + dskew,
+            ));
+        }
+    }
+    peaks
+}
+
+/// `librosa.pitch_tuning(freqs, resolution=0.01, bins_per_octave)`: the most common deviation
+/// from equal temperament, in fractions of a bin, as the left edge of a 0.01-wide histogram bin.
+pub fn pitch_tuning(freqs: &[f64], resolution: f64, bins_per_octave: usize) -> f64 {
+    let residuals: Vec<f64> = freqs
+        .iter()
+        .filter(|&&f| f > 0.0)
+        .map(|&f| {
+            let r = (bins_per_octave as f64 * hz_to_octs(f, 0.0, bins_per_octave)).rem_euclid(1.0);
+            if r >= 0.5 {
+                r - 1.0
+            } else {
+                r
+            }
+        })
+        .collect();
+    if residuals.is_empty() {
+        return 0.0;
+    }
+    let edges = linspace(-0.5, 0.5, (1.0 / resolution).ceil() as usize + 1);
+    let n_hist = edges.len() - 1;
+    let mut counts = vec![0usize; n_hist];
+    for r in residuals {
+        // numpy.histogram with explicit edges: [e_i, e_{i+1}), the last bin closed.
+        let i = edges.partition_point(|&e| e <= r);
+        if i == 0 || r > edges[n_hist] {
+            continue;
+        }
+        counts[(i - 1).min(n_hist - 1)] += 1;
+    }
+    let mut best = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        if c > counts[best] {
+            best = i;
+        }
+    }
+    edges[best]
+}
+
+/// `librosa.estimate_tuning(S=mag, sr=sr, n_fft=n_fft, bins_per_octave=...)`: pitch tuning of the
+/// piptrack peaks whose magnitude is at least the median peak magnitude.
+pub fn estimate_tuning(
+    mag: ArrayView2<'_, f64>,
+    sample_rate: f64,
+    n_fft: usize,
+    bins_per_octave: usize,
+) -> f64 {
+    let peaks: Vec<(f64, f64)> = piptrack(mag, sample_rate, n_fft)
+        .into_iter()
+        .filter(|&(p, _)| p > 0.0)
+        .collect();
+    let threshold = if peaks.is_empty() {
+        0.0
+    } else {
+        let mut mags: Vec<f64> = peaks.iter().map(|&(_, m)| m).collect();
+        mags.sort_by(f64::total_cmp);
+        let n = mags.len();
+        if n % 2 == 1 {
+            mags[n / 2]
+        } else {
+            (mags[n / 2 - 1] + mags[n / 2]) / 2.0
+        }
+    };
+    let selected: Vec<f64> = peaks
+        .iter()
+        .filter(|&&(_, m)| m >= threshold)
+        .map(|&(p, _)| p)
+        .collect();
+    pitch_tuning(&selected, 0.01, bins_per_octave)
+}
+
+/// The chroma filterbank `librosa.filters.chroma(sr, n_fft, n_chroma, tuning)`, shape
+/// `(n_chroma, 1 + n_fft / 2)`, values rounded to `float32` as librosa returns them.
+pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f64) -> Array2<f64> {
+    let nc = n_chroma as f64;
+    let (ctroct, octwidth) = (5.0, 2.0);
+    // FFT bin frequencies without DC (numpy.linspace(0, sr, n_fft, endpoint=False)[1:]).
+    let step = sample_rate / n_fft as f64;
+    let mut frqbins: Vec<f64> = Vec::with_capacity(n_fft);
+    frqbins.push(0.0);
+    frqbins.extend((1..n_fft).map(|i| nc * hz_to_octs(i as f64 * step, tuning, n_chroma)));
+    // A made-up value for DC: 1.5 octaves below bin 1.
+    frqbins[0] = frqbins[1] - 1.5 * nc;
+    let mut binwidth: Vec<f64> = frqbins.windows(2).map(|w| (w[1] - w[0]).max(1.0)).collect();
+    binwidth.push(1.0);
+    let half = (nc / 2.0).round();
+    let mut wts = Array2::<f64>::zeros((n_chroma, n_fft));
+    for (f, (&bin, &width)) in frqbins.iter().zip(&binwidth).enumerate() {
+        for c in 0..n_chroma {
+            let d = (bin - c as f64 + half + 10.0 * nc).rem_euclid(nc) - half;
+            wts[[c, f]] = (-0.5 * (2.0 * d / width).powi(2)).exp();
+        }
+    }
+    for (f, &bin) in frqbins.iter().enumerate() {
+        let mut column = wts.column_mut(f);
+        let norm = column.iter().map(|w| w * w).sum::<f64>().powf(0.5);
+        let norm = if norm < TINY { 1.0 } else { norm };
+        let octave_weight = (-0.5 * ((bin / nc - ctroct) / octwidth).powi(2)).exp();
+        column.mapv_inplace(|w| w / norm * octave_weight);
+    }
+    // Start at C rather than A (base_c=True): roll by -3 bins per 12.
+    let roll = 3 * (n_chroma / 12);
+    let n_bins = n_fft / 2 + 1;
+    Array2::from_shape_fn((n_chroma, n_bins), |(c, f)| {
+        f64::from(wts[[(c + roll) % n_chroma, f]] as f32)
+    })
+}
+
+/// Chroma frames `(n_frames, n_chroma)`: filterbank times magnitude, each frame divided by its
+/// maximum (frames whose maximum is below the smallest normal float stay unscaled).
+pub fn chroma_frames(mag: ArrayView2<'_, f64>, filter: &Array2<f64>) -> Array2<f64> {
+    let mut out = mag.dot(&filter.t());
+    for mut row in out.rows_mut() {
+        let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let norm = if max < TINY { 1.0 } else { max };
+        row.mapv_inplace(|v| v / norm);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pitch_tuning_finds_a_known_deviation() {
+        // Tones 20 cents sharp of A4 and E5: residual 0.2 of a semitone.
+        let sharp = |hz: f64| hz * 2f64.powf(0.2 / 12.0);
+        let freqs = vec![sharp(440.0), sharp(440.0), sharp(659.255), 300.0];
+        let t = pitch_tuning(&freqs, 0.01, 12);
+        assert!((t - 0.2).abs() < 0.011, "{t}");
+        assert_eq!(pitch_tuning(&[], 0.01, 12), 0.0);
+    }
+
+    #[test]
+    fn filter_rows_peak_at_their_pitch_class() {
+        let (sr, n_fft) = (22050.0, 4096);
+        let fb = chroma_filter(sr, n_fft, 12, 0.0);
+        // A4 = 440 Hz -> pitch class 9 (C-based), C5 = 523.25 Hz -> 0.
+        for (hz, class) in [(440.0, 9), (523.251, 0), (392.0, 7)] {
+            let bin = (hz / (sr / n_fft as f64)).round() as usize;
+            let col = fb.column(bin);
+            let argmax = (0..12).max_by(|&a, &b| col[a].total_cmp(&col[b])).unwrap();
+            assert_eq!(argmax, class, "{hz} Hz");
+        }
+    }
+
+    #[test]
+    fn silent_frames_stay_zero() {
+        let mag = Array2::<f64>::zeros((3, 1025));
+        let fb = chroma_filter(22050.0, 2048, 12, 0.0);
+        let c = chroma_frames(mag.view(), &fb);
+        assert!(c.iter().all(|&v| v == 0.0));
+    }
+}

@@ -1,0 +1,14 @@
+//! ser-pipeline: a batch pipeline for speech emotion recognition on RAVDESS.
+//!
+//! The numeric core (`features`) knows nothing of files or the CLI; `audio` is the decoding
+//! edge; `data` and `tables` are the Parquet/CSV boundary; `stages` orchestrates them.
+
+pub mod audio;
+pub mod cli;
+pub mod config;
+pub mod corpus;
+pub mod data;
+pub mod features;
+pub mod progress;
+pub mod stages;
+pub mod tables;

@@ -1,0 +1,136 @@
+//! The pipeline's stages: thin orchestration of `corpus`, `audio`, `features` and `data`.
+//!
+//! Each stage reads its inputs from disk and writes its outputs atomically, so it can run alone
+//! and a killed run never leaves a half-written table. A stage first runs the upstream stages
+//! whose outputs are missing (or all of them under `--force`).
+
+pub mod extract;
+pub mod scan;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::config::Config;
+use crate::progress;
+
+/// A stage of the pipeline, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Scan,
+    Extract,
+}
+
+impl Stage {
+    pub const ALL: &'static [Stage] = &[Stage::Scan, Stage::Extract];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Scan => "scan",
+            Stage::Extract => "extract",
+        }
+    }
+
+    /// The file whose presence means the stage has run.
+    fn output(self, paths: &Paths) -> PathBuf {
+        match self {
+            Stage::Scan => paths.manifest(),
+            Stage::Extract => paths.features(),
+        }
+    }
+}
+
+/// Where every table lives, derived from the config.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub corpus_root: PathBuf,
+    pub out_dir: PathBuf,
+    pub reports_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn new(config: &Config) -> Paths {
+        Paths {
+            corpus_root: config.data.root.clone(),
+            out_dir: config.data.out_dir.clone(),
+            reports_dir: config.data.reports_dir.clone(),
+        }
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.out_dir.join("manifest.parquet")
+    }
+    pub fn features(&self) -> PathBuf {
+        self.out_dir.join("features.parquet")
+    }
+    /// Every file a run could not use: `stage`, `path`, `error`.
+    pub fn errors(&self) -> PathBuf {
+        self.out_dir.join("errors.csv")
+    }
+}
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    pub force: bool,
+    pub progress: progress::Mode,
+}
+
+/// A file a stage could not use, and why (one line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub stage: &'static str,
+    pub path: String,
+    pub error: String,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub stages_run: Vec<&'static str>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Runs `targets` (and the upstream stages whose outputs are missing), in order.
+pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
+    let paths = Paths::new(&settings.config);
+    let last = targets.iter().copied().max().unwrap_or(Stage::Scan);
+    let mut summary = Summary::default();
+    for &stage in Stage::ALL.iter().filter(|&&s| s <= last) {
+        let wanted = targets.contains(&stage);
+        if !wanted && !settings.force && stage.output(&paths).exists() {
+            log::debug!("{}: output exists, not rerun", stage.name());
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let skipped = match stage {
+            Stage::Scan => scan::run(&paths, settings)?,
+            Stage::Extract => extract::run(&paths, settings)?,
+        };
+        log::info!(
+            "{}: done in {:.1} s",
+            stage.name(),
+            started.elapsed().as_secs_f64()
+        );
+        summary.stages_run.push(stage.name());
+        // A later stage re-reports what an earlier one skipped; keep the latest word per file.
+        summary
+            .skipped
+            .retain(|s| !skipped.iter().any(|n| n.path == s.path));
+        summary.skipped.extend(skipped);
+    }
+    Ok(summary)
+}
+
+/// Writes `errors.csv` (`stage`, `path`, `error`), sorted by path; written even when empty so a
+/// scheduler can always read it.
+pub fn write_errors(paths: &Paths, skipped: &[Skipped]) -> Result<()> {
+    let mut rows: Vec<&Skipped> = skipped.iter().collect();
+    rows.sort_by(|a, b| a.path.cmp(&b.path));
+    crate::data::csv::write(
+        &paths.errors(),
+        &["stage", "path", "error"],
+        rows.iter()
+            .map(|s| [s.stage, s.path.as_str(), s.error.as_str()]),
+    )
+}

@@ -1,0 +1,289 @@
+//! The schemas of the tables the pipeline writes, and their typed rows. Column names and types
+//! here are a public contract (README "Outputs"): people read these files in pandas and DuckDB.
+
+use anyhow::{anyhow, Context, Result};
+use polars::prelude::{Column, DataFrame, NamedFrom, Series};
+
+use crate::audio::Header;
+use crate::corpus::{Emotion, Intensity, Labels, Modality, Statement, VocalChannel};
+
+/// Whether a scanned file can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Name parsed and header read.
+    Ok,
+    /// The file name is not `MM-VV-EE-II-SS-RR-AA`.
+    BadName,
+    /// The file (or a path on the way to it) could not be read as audio.
+    Unreadable,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::BadName => "bad_name",
+            Status::Unreadable => "unreadable",
+        }
+    }
+
+    pub fn from_label(s: &str) -> Option<Status> {
+        [Status::Ok, Status::BadName, Status::Unreadable]
+            .into_iter()
+            .find(|st| st.label() == s)
+    }
+}
+
+/// One row of `manifest.parquet`: one audio file (or unreadable path) under the corpus root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestRow {
+    /// Relative to the corpus root, `/`-separated. The key of every table.
+    pub path: String,
+    pub status: Status,
+    /// One line saying what is wrong; `None` when status is ok.
+    pub error: Option<String>,
+    pub labels: Option<Labels>,
+    pub header: Option<Header>,
+    pub size_bytes: Option<u64>,
+}
+
+/// Label columns shared by the manifest and the features table, in order.
+pub const LABEL_COLUMNS: &[&str] = &[
+    "modality",
+    "vocal_channel",
+    "emotion",
+    "intensity",
+    "statement",
+    "repetition",
+    "actor",
+    "gender",
+];
+
+fn label_columns<'a>(labels: impl Iterator<Item = Option<&'a Labels>> + Clone) -> Vec<Column> {
+    let text = |name: &str, f: fn(&Labels) -> &'static str| {
+        Column::new(
+            name.into(),
+            labels
+                .clone()
+                .map(|l| l.map(f))
+                .collect::<Vec<Option<&str>>>(),
+        )
+    };
+    vec![
+        text("modality", |l| l.modality.label()),
+        text("vocal_channel", |l| l.vocal_channel.label()),
+        text("emotion", |l| l.emotion.label()),
+        text("intensity", |l| l.intensity.label()),
+        text("statement", |l| l.statement.label()),
+        Column::new(
+            "repetition".into(),
+            labels
+                .clone()
+                .map(|l| l.map(|l| i32::from(l.repetition)))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "actor".into(),
+            labels
+                .clone()
+                .map(|l| l.map(|l| i32::from(l.actor)))
+                .collect::<Vec<_>>(),
+        ),
+        text("gender", |l| l.gender().label()),
+    ]
+}
+
+/// `manifest.parquet` columns: `path`, `status`, `error`, the label columns, then
+/// `sample_rate`, `channels`, `bits_per_sample`, `sample_format`, `n_samples` (per channel), `duration_s`,
+/// `size_bytes` (nullable where unknown).
+pub fn manifest_frame(rows: &[ManifestRow]) -> Result<DataFrame> {
+    let mut columns = vec![
+        Column::new(
+            "path".into(),
+            rows.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "status".into(),
+            rows.iter().map(|r| r.status.label()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "error".into(),
+            rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(label_columns(rows.iter().map(|r| r.labels.as_ref())));
+    let h = |f: fn(&Header) -> Option<i64>| {
+        rows.iter()
+            .map(|r| r.header.as_ref().and_then(f))
+            .collect::<Vec<_>>()
+    };
+    columns.extend([
+        Column::new("sample_rate".into(), h(|h| Some(i64::from(h.sample_rate)))),
+        Column::new("channels".into(), h(|h| Some(i64::from(h.channels)))),
+        Column::new(
+            "bits_per_sample".into(),
+            h(|h| h.bits_per_sample.map(i64::from)),
+        ),
+        Column::new(
+            "sample_format".into(),
+            rows.iter()
+                .map(|r| r.header.as_ref().and_then(|h| h.sample_format.clone()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("n_samples".into(), h(|h| h.n_frames.map(|n| n as i64))),
+        Column::new(
+            "duration_s".into(),
+            rows.iter()
+                .map(|r| r.header.as_ref().and_then(Header::duration_s))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "size_bytes".into(),
+            rows.iter()
+                .map(|r| r.size_bytes.map(|s| s as i64))
+                .collect::<Vec<_>>(),
+        ),
+    ]);
+    Ok(DataFrame::new(rows.len(), columns)?)
+}
+
+fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<Option<&'a str>>> {
+    Ok(df
+        .column(name)
+        .with_context(|| format!("missing column {name}"))?
+        .str()
+        .with_context(|| format!("column {name} is not text"))?
+        .iter()
+        .collect())
+}
+
+fn i64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let col = df
+        .column(name)
+        .with_context(|| format!("missing column {name}"))?
+        .cast(&polars::prelude::DataType::Int64)?;
+    Ok(col.i64()?.iter().collect())
+}
+
+/// Reads the rows back from a manifest frame (the inverse of [`manifest_frame`]).
+pub fn manifest_rows(df: &DataFrame) -> Result<Vec<ManifestRow>> {
+    let path = str_col(df, "path")?;
+    let status = str_col(df, "status")?;
+    let error = str_col(df, "error")?;
+    let [modality, vocal, emotion, intensity, statement] = [
+        "modality",
+        "vocal_channel",
+        "emotion",
+        "intensity",
+        "statement",
+    ]
+    .map(|c| str_col(df, c));
+    let (modality, vocal, emotion, intensity, statement) =
+        (modality?, vocal?, emotion?, intensity?, statement?);
+    let repetition = i64_col(df, "repetition")?;
+    let actor = i64_col(df, "actor")?;
+    let sample_rate = i64_col(df, "sample_rate")?;
+    let channels = i64_col(df, "channels")?;
+    let bits = i64_col(df, "bits_per_sample")?;
+    let format = str_col(df, "sample_format")?;
+    let n_frames = i64_col(df, "n_samples")?;
+    let size = i64_col(df, "size_bytes")?;
+    (0..df.height())
+        .map(|i| {
+            let labels = match (
+                modality[i],
+                vocal[i],
+                emotion[i],
+                intensity[i],
+                statement[i],
+                repetition[i],
+                actor[i],
+            ) {
+                (Some(m), Some(v), Some(e), Some(it), Some(s), Some(r), Some(a)) => Some(Labels {
+                    modality: Modality::from_label(m).ok_or_else(|| anyhow!("bad modality {m}"))?,
+                    vocal_channel: VocalChannel::from_label(v)
+                        .ok_or_else(|| anyhow!("bad vocal_channel {v}"))?,
+                    emotion: Emotion::from_label(e).ok_or_else(|| anyhow!("bad emotion {e}"))?,
+                    intensity: Intensity::from_label(it)
+                        .ok_or_else(|| anyhow!("bad intensity {it}"))?,
+                    statement: Statement::from_label(s)
+                        .ok_or_else(|| anyhow!("bad statement {s}"))?,
+                    repetition: u8::try_from(r)?,
+                    actor: u8::try_from(a)?,
+                }),
+                _ => None,
+            };
+            let header = match (sample_rate[i], channels[i]) {
+                (Some(sr), Some(ch)) => Some(Header {
+                    sample_rate: u32::try_from(sr)?,
+                    channels: u16::try_from(ch)?,
+                    bits_per_sample: bits[i].map(u32::try_from).transpose()?,
+                    sample_format: format[i].map(str::to_string),
+                    n_frames: n_frames[i].map(u64::try_from).transpose()?,
+                }),
+                _ => None,
+            };
+            let path = path[i].ok_or_else(|| anyhow!("row {i}: path is null"))?;
+            let status_label = status[i].unwrap_or("");
+            Ok(ManifestRow {
+                path: path.to_string(),
+                status: Status::from_label(status_label)
+                    .ok_or_else(|| anyhow!("row {i}: unknown status {status_label:?}"))?,
+                error: error[i].map(str::to_string),
+                labels,
+                header,
+                size_bytes: size[i].map(u64::try_from).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .context("manifest.parquet does not have the expected schema; rerun the scan stage")
+}
+
+/// One row of `features.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRow {
+    pub path: String,
+    pub labels: Labels,
+    /// Rate the features were computed at (native, or the configured resampling rate).
+    pub sample_rate: u32,
+    pub duration_s: f64,
+    pub n_frames: usize,
+    /// Chroma tuning estimate, in fractions of a chroma bin.
+    pub tuning: f64,
+    pub values: Vec<f64>,
+}
+
+/// `features.parquet` columns: `path`, the label columns, `sample_rate`, `duration_s`,
+/// `n_stft_frames`, `tuning`, then one `Float64` column per feature (`feature_names`).
+pub fn features_frame(rows: &[FeatureRow], feature_names: &[String]) -> Result<DataFrame> {
+    let mut columns = vec![Column::new(
+        "path".into(),
+        rows.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+    )];
+    columns.extend(label_columns(rows.iter().map(|r| Some(&r.labels))));
+    columns.extend([
+        Column::new(
+            "sample_rate".into(),
+            rows.iter()
+                .map(|r| i64::from(r.sample_rate))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "duration_s".into(),
+            rows.iter().map(|r| r.duration_s).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "n_stft_frames".into(),
+            rows.iter().map(|r| r.n_frames as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tuning".into(),
+            rows.iter().map(|r| r.tuning).collect::<Vec<_>>(),
+        ),
+    ]);
+    for (j, name) in feature_names.iter().enumerate() {
+        let values: Vec<f64> = rows.iter().map(|r| r.values[j]).collect();
+        columns.push(Series::new(name.as_str().into(), values).into());
+    }
+    Ok(DataFrame::new(rows.len(), columns)?)
+}

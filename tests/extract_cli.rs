@@ -1,0 +1,294 @@
+//! The binary end to end on a generated RAVDESS-shaped tree: scan and extract, then the Parquet
+//! read back and checked against the library computing the same features directly.
+
+mod common;
+
+use std::path::Path;
+
+use common::{make_corpus, ravdess_name, voice, write_wav16, Workspace};
+use polars::prelude::DataFrame;
+use ser_pipeline::data::parquet;
+use ser_pipeline::features::{Extractor, FeatureParams};
+
+fn strings(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("<null>").to_string())
+        .collect()
+}
+
+fn floats(df: &DataFrame, col: &str) -> Vec<f64> {
+    df.column(col)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn extract_writes_one_row_per_file_with_the_librarys_features() {
+    let ws = Workspace::new("");
+    let written = make_corpus(&ws.corpus(), &[1, 2], 16000, 0.6);
+    let out = ws.cmd(&["run", "--stage", "extract"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+
+    let manifest = parquet::read(&ws.out("manifest.parquet")).unwrap();
+    assert_eq!(manifest.height(), written.len());
+    assert!(strings(&manifest, "status").iter().all(|s| s == "ok"));
+
+    let df = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(df.height(), written.len());
+    assert_eq!(strings(&df, "path"), written);
+    let names = FeatureParams::default().feature_names();
+    assert_eq!(names.len(), 180);
+    let columns: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &columns[..14],
+        [
+            "path",
+            "modality",
+            "vocal_channel",
+            "emotion",
+            "intensity",
+            "statement",
+            "repetition",
+            "actor",
+            "gender",
+            "sample_rate",
+            "duration_s",
+            "n_stft_frames",
+            "tuning",
+            "mfcc_mean_00"
+        ]
+    );
+    assert_eq!(&columns[13..], &names[..]);
+
+    // Labels come from the names: actor 1 is male, emotion 05 is angry.
+    let emotion = strings(&df, "emotion");
+    let gender = strings(&df, "gender");
+    let i = written
+        .iter()
+        .position(|p| p.ends_with(&ravdess_name(5, 1, 1, 2, 1)))
+        .unwrap();
+    assert_eq!((emotion[i].as_str(), gender[i].as_str()), ("angry", "male"));
+    let mut distinct = emotion.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 8);
+
+    // Values are exactly what the library computes for the same decoded signal.
+    let audio = ser_pipeline::audio::decode(&ws.corpus().join(&written[i])).unwrap();
+    let expected = Extractor::new(&FeatureParams::default(), 16000)
+        .extract(&audio.samples)
+        .unwrap();
+    for (j, name) in names.iter().enumerate() {
+        assert_eq!(floats(&df, name)[i], expected.values[j], "{name}");
+    }
+    assert!(names
+        .iter()
+        .all(|n| floats(&df, n).iter().all(|v| v.is_finite())));
+    // Every run writes an (empty here) errors table.
+    let errors = std::fs::read_to_string(ws.out("errors.csv")).unwrap();
+    assert_eq!(errors.trim(), "stage,path,error");
+}
+
+#[test]
+fn same_input_gives_identical_features() {
+    let ws = Workspace::new("");
+    make_corpus(&ws.corpus(), &[3], 22050, 0.4);
+    let run = || {
+        let out = ws
+            .cmd(&["run", "--stage", "extract", "--force"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+        parquet::read(&ws.out("features.parquet")).unwrap()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.equals(&b));
+    // And with a single worker thread: parallelism does not change a value.
+    let out = ws
+        .cmd(&["run", "--stage", "extract", "--force", "--threads", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(parquet::read(&ws.out("features.parquet"))
+        .unwrap()
+        .equals(&a));
+}
+
+fn write_wav(path: &Path, spec: hound::WavSpec, samples: &[f32]) {
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Float, _) => w.write_sample(s).unwrap(),
+            (_, 8) => w.write_sample((s * 127.0).round() as i8).unwrap(),
+            (_, 24) => w
+                .write_sample((f64::from(s) * 8_388_607.0).round() as i32)
+                .unwrap(),
+            (_, 32) => w
+                .write_sample((f64::from(s) * 2_147_483_647.0).round() as i32)
+                .unwrap(),
+            _ => w.write_sample((s * 32767.0).round() as i16).unwrap(),
+        }
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn sample_formats_and_channel_layouts_all_decode() {
+    let ws = Workspace::new("");
+    let dir = ws.corpus().join("Actor_04");
+    std::fs::create_dir_all(&dir).unwrap();
+    let y = voice(3, 4, 1, 16000, 0.5);
+    let spec = |bits, format, channels| hound::WavSpec {
+        channels,
+        sample_rate: 16000,
+        bits_per_sample: bits,
+        sample_format: format,
+    };
+    use hound::SampleFormat::{Float, Int};
+    let stereo: Vec<f32> = y.iter().flat_map(|&s| [s, s]).collect();
+    let cases: [(u8, hound::WavSpec, &[f32]); 5] = [
+        (1, spec(8, Int, 1), &y),
+        (2, spec(24, Int, 1), &y),
+        (3, spec(32, Int, 1), &y),
+        (4, spec(32, Float, 1), &y),
+        (5, spec(16, Int, 2), &stereo),
+    ];
+    for (emotion, spec, samples) in cases {
+        write_wav(&dir.join(ravdess_name(emotion, 1, 1, 1, 4)), spec, samples);
+    }
+    let out = ws.cmd(&["run", "--stage", "extract"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let manifest = parquet::read(&ws.out("manifest.parquet")).unwrap();
+    let formats = strings(&manifest, "sample_format");
+    assert_eq!(formats.len(), 5);
+    let df = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(df.height(), 5);
+    // 24/32-bit int, float and stereo encodings of the same signal give the same features as
+    // 16-bit to within its quantisation; 8-bit's quantisation noise (-48 dB) lifts the quiet
+    // frames' MFCCs, so it is checked at the sample level instead: within one 8-bit step.
+    let c0 = floats(&df, "mfcc_mean_00");
+    let reference = c0[4];
+    for (k, v) in c0.iter().enumerate().skip(1) {
+        assert!(
+            (v - reference).abs() <= 1e-3 * reference.abs(),
+            "{k}: {v} vs {reference}"
+        );
+    }
+    let eight = ser_pipeline::audio::decode(&dir.join(ravdess_name(1, 1, 1, 1, 4))).unwrap();
+    assert_eq!(eight.samples.len(), y.len());
+    for (a, b) in eight.samples.iter().zip(&y) {
+        assert!((a - b).abs() <= 1.0 / 128.0, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bad_files_are_reported_and_the_rest_processed() {
+    let ws = Workspace::new("");
+    let written = make_corpus(&ws.corpus(), &[6], 16000, 0.3);
+    let dir = ws.corpus().join("Actor_06");
+    let good = std::fs::read(ws.corpus().join(&written[0])).unwrap();
+    let bad: [(String, Vec<u8>); 4] = [
+        (ravdess_name(2, 2, 2, 1, 6), Vec::new()),
+        (ravdess_name(3, 2, 2, 1, 6), vec![0x42; 5000]),
+        (ravdess_name(4, 2, 2, 1, 6), good[..good.len() / 2].to_vec()),
+        ("notes-about-actor-6.wav".to_string(), good.clone()),
+    ];
+    for (name, bytes) in &bad {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let out = ws.cmd(&["run", "--stage", "all"]).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    for (name, _) in &bad {
+        assert!(
+            stderr.contains(name.as_str()),
+            "stderr does not name {name}: {stderr}"
+        );
+    }
+    let df = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(strings(&df, "path"), written);
+
+    let manifest = parquet::read(&ws.out("manifest.parquet")).unwrap();
+    assert_eq!(manifest.height(), written.len() + bad.len());
+    let errors = std::fs::read_to_string(ws.out("errors.csv")).unwrap();
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 1 + bad.len(), "{errors}");
+    let line_for = |name: &str| *lines.iter().find(|l| l.contains(name)).unwrap();
+    assert!(line_for(&bad[0].0).contains("not a readable audio file"));
+    assert!(line_for(&bad[1].0).contains("not a readable audio file"));
+    assert!(
+        line_for(&bad[2].0).starts_with("extract,") && line_for(&bad[2].0).contains("truncated")
+    );
+    assert!(line_for(&bad[3].0).contains("bad_name"));
+}
+
+#[test]
+fn config_and_usage_errors_exit_2_naming_the_key() {
+    let ws = Workspace::new("[features]\nn_mfcc = 300\n");
+    let out = ws.cmd(&["run", "--stage", "extract"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("features.n_mfcc"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let ws = Workspace::new("[feature]\nn_mfcc = 20\n");
+    let out = ws.cmd(&["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("feature"), "{}", stderr_of(&out));
+
+    let out = ws.cmd(&["run", "--stage", "nonsense"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = ws
+        .cmd(&["run", "--config", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("missing.toml"));
+}
+
+#[test]
+fn a_missing_corpus_is_an_error_that_says_where_to_put_it() {
+    let ws = Workspace::new("");
+    let out = ws.cmd(&["run", "--data-root", "nowhere"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("README"),
+        "{stderr}"
+    );
+    assert!(!ws.out("features.parquet").exists());
+}
+
+#[test]
+fn resampling_on_request_changes_the_analysis_rate() {
+    let ws = Workspace::new("[audio]\nsample_rate = 16000\n");
+    let dir = ws.corpus().join("Actor_07");
+    std::fs::create_dir_all(&dir).unwrap();
+    let y = voice(5, 7, 1, 48000, 0.5);
+    write_wav16(&dir.join(ravdess_name(5, 1, 1, 1, 7)), &y, 1, 48000);
+    let out = ws.cmd(&["run", "--stage", "extract"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let df = parquet::read(&ws.out("features.parquet")).unwrap();
+    let rate = df.column("sample_rate").unwrap().i64().unwrap().get(0);
+    assert_eq!(rate, Some(16000));
+    let frames = df.column("n_stft_frames").unwrap().i64().unwrap().get(0);
+    assert_eq!(frames, Some(1 + 8000 / 512));
+}
