@@ -46,8 +46,11 @@ fn init_logging(cli: &Cli) {
         (false, 1) => log::LevelFilter::Debug,
         (false, _) => log::LevelFilter::Trace,
     };
+    // Our lines at the chosen level; dependencies' (e.g. symphonia noting RAVDESS's FLLR chunk
+    // on every file) only when they warn.
     env_logger::Builder::new()
-        .filter_level(level)
+        .filter_level(log::LevelFilter::Warn)
+        .filter_module("ser_pipeline", level)
         .parse_env("SER_LOG")
         .format_target(false)
         .init();
