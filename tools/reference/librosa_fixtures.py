@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Reference features from librosa 0.11 for `tests/librosa_parity.rs`.
+
+Writes, relative to the repository root:
+  tests/fixtures/librosa/signals/NAME.wav   small synthetic 16-bit PCM mono signals (ours)
+  tests/fixtures/librosa/reference.json     librosa's features for those signals and, when a
+                                            RAVDESS copy is found, for six fixed RAVDESS files
+                                            (values and sha256 only: no RAVDESS audio is copied)
+
+The features are the ones `ser_pipeline::features::Extractor` mirrors:
+  mfcc   = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=40)
+  chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr)
+  mel    = librosa.feature.melspectrogram(y=y, sr=sr)
+  tuning = librosa.estimate_tuning(S=np.abs(librosa.stft(y)), sr=sr, bins_per_octave=12)
+each pooled with np.mean(x, axis=1).
+
+The Rust code computes in float64 from float32 samples, so the reference feeds librosa the
+float32 samples as read (soundfile, dtype='float32') cast to float64. Synthetic signals are read
+back from the WAV written here, so quantisation is identical on both sides. For the RAVDESS files
+the original recipe's own float32 computation (librosa.load(path, sr=None), no cast) is recorded
+too, under `float32_recipe`, with its deviation from the float64 reference.
+
+Usage (from the repository root):
+  python3 -m venv /tmp/refvenv
+  /tmp/refvenv/bin/pip install -r tools/reference/requirements.txt
+  /tmp/refvenv/bin/python tools/reference/librosa_fixtures.py [--ravdess data/ravdess]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+
+import librosa
+import numba
+import numpy as np
+import scipy
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT_DIR = ROOT / "tests" / "fixtures" / "librosa"
+SIGNAL_DIR = OUT_DIR / "signals"
+
+SEED = 20240611
+N_MFCC = 40
+
+# Fixed RAVDESS files (relative to the RAVDESS root): actors 01..20, six emotions, both
+# intensities and statements. The corpus copy here holds actors 01 to 20 only.
+RAVDESS_FILES = [
+    "Actor_01/03-01-01-01-01-01-01.wav",  # neutral
+    "Actor_05/03-01-05-02-01-01-05.wav",  # angry, strong
+    "Actor_08/03-01-03-01-02-02-08.wav",  # happy
+    "Actor_12/03-01-04-02-01-02-12.wav",  # sad, strong
+    "Actor_17/03-01-06-01-02-01-17.wav",  # fearful
+    "Actor_20/03-01-08-02-02-02-20.wav",  # surprised, strong
+]
+
+
+def tone(sr: int, seconds: float, hz: float, amp: float) -> np.ndarray:
+    t = np.arange(int(round(sr * seconds))) / sr
+    return amp * np.sin(2 * np.pi * hz * t)
+
+
+def synthetic_signals(rng: np.random.Generator) -> list[tuple[str, int, np.ndarray]]:
+    """(name, sample_rate, float64 signal in [-1, 1]) for each synthetic fixture."""
+    signals = []
+    signals.append(("tone440_22050", 22050, tone(22050, 1.0, 440.0, 0.5)))
+
+    # 20 cents sharp of A4, with a second partial, so tuning estimation has a clear answer.
+    sharp = 440.0 * 2.0 ** (20.0 / 1200.0)
+    y = tone(48000, 0.75, sharp, 0.4) + tone(48000, 0.75, 2 * sharp, 0.15)
+    signals.append(("tone_sharp20c_48000", 48000, y))
+
+    sr, seconds, f0, f1 = 48000, 0.75, 100.0, 8000.0
+    t = np.arange(int(sr * seconds)) / sr
+    phase = 2 * np.pi * (f0 * t + 0.5 * (f1 - f0) / seconds * t**2)
+    signals.append(("chirp100_8000_48000", sr, 0.5 * np.sin(phase)))
+
+    noise = np.clip(0.1 * rng.standard_normal(16000), -1.0, 1.0)
+    signals.append(("white_noise_16000", 16000, noise))
+
+    half = np.zeros(11025)
+    signals.append(
+        ("silence_then_tone_22050", 22050, np.concatenate([half, tone(22050, 0.5, 660.0, 0.3)]))
+    )
+
+    # A few LSBs of noise: exercises the amin / top_db floor of power_to_db.
+    signals.append(("near_silent_22050", 22050, 1.5e-4 * rng.standard_normal(11025)))
+
+    # Shorter than n_fft: librosa.stft pads head and tail as one block (the short-signal path).
+    signals.append(("short_tone_16000", 16000, tone(16000, 0.05, 1000.0, 0.5)))
+    return signals
+
+
+def to_pcm16(y: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(y * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def frames_to_lists(x: np.ndarray, index: list[int]) -> list[list[float]]:
+    """Frame rows (`x` is librosa's (dims, n_frames)) as plain float lists."""
+    return [[float(v) for v in x[:, i]] for i in index]
+
+
+def features(y: np.ndarray, sr: int) -> dict[str, np.ndarray | float]:
+    """Frame-level features exactly as the Rust extractor mirrors them, for `y` of any dtype."""
+    S = np.abs(librosa.stft(y))
+    return {
+        "mfcc": librosa.feature.mfcc(y=y, sr=sr, n_mfcc=N_MFCC),
+        "chroma": librosa.feature.chroma_stft(S=S, sr=sr),
+        "mel": librosa.feature.melspectrogram(y=y, sr=sr),
+        "tuning": float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=12)),
+    }
+
+
+def pooled_entry(f: dict, sr: int, n_samples: int) -> dict:
+    n_frames = f["mfcc"].shape[1]
+    assert f["chroma"].shape[1] == n_frames and f["mel"].shape[1] == n_frames
+    return {
+        "sample_rate": sr,
+        "n_samples": n_samples,
+        "n_frames": n_frames,
+        "tuning": f["tuning"],
+        "mfcc_mean": [float(v) for v in np.mean(f["mfcc"], axis=1)],
+        "chroma_mean": [float(v) for v in np.mean(f["chroma"], axis=1)],
+        "mel_mean": [float(v) for v in np.mean(f["mel"], axis=1)],
+    }
+
+
+def family_deviation(a: list[float], b: list[float], family: str) -> float:
+    """Same error measure as tests/librosa_parity.rs (`a` candidate, `b` reference)."""
+    a, b = np.asarray(a), np.asarray(b)
+    scale = np.max(np.abs(b))
+    if scale == 0.0:
+        return float(np.max(np.abs(a - b)))
+    if family == "mel":
+        denom = np.maximum(np.abs(b), 1e-10 * scale)
+        return float(np.max(np.abs(a - b) / denom))
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default_ravdess = ROOT / "data" / "ravdess"
+    parser.add_argument(
+        "--ravdess",
+        type=Path,
+        default=default_ravdess if default_ravdess.is_dir() else None,
+        help="RAVDESS root holding Actor_NN/ (default: data/ravdess when it exists)",
+    )
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(SEED)
+    SIGNAL_DIR.mkdir(parents=True, exist_ok=True)
+
+    synthetic = []
+    for name, sr, y in synthetic_signals(rng):
+        wav = SIGNAL_DIR / f"{name}.wav"
+        sf.write(wav, to_pcm16(y), sr, subtype="PCM_16")
+        y32, sr_read = sf.read(wav, dtype="float32")
+        assert sr_read == sr and y32.ndim == 1
+        f = features(y32.astype(np.float64), sr)
+        entry = {"name": name, "file": f"signals/{name}.wav", "sha256": sha256(wav)}
+        entry.update(pooled_entry(f, sr, len(y32)))
+        n = entry["n_frames"]
+        index = sorted({0, n // 2, n - 1})
+        entry["frame_index"] = index
+        entry["mfcc_frames"] = frames_to_lists(f["mfcc"], index)
+        entry["chroma_frames"] = frames_to_lists(f["chroma"], index)
+        entry["mel_frames"] = frames_to_lists(f["mel"], index)
+        synthetic.append(entry)
+        print(f"{name}: sr={sr} n={len(y32)} frames={n} tuning={entry['tuning']}")
+
+    ravdess = []
+    recipe = []
+    if args.ravdess is not None:
+        root = args.ravdess.resolve()
+        for rel in RAVDESS_FILES:
+            path = root / rel
+            if not path.is_file():
+                print(f"error: {path} not found", file=sys.stderr)
+                return 1
+            y32, sr = sf.read(path, dtype="float32")
+            assert y32.ndim == 1, f"{rel}: expected mono"
+            entry = {"path": rel, "sha256": sha256(path), "file_size": path.stat().st_size}
+            entry.update(pooled_entry(features(y32.astype(np.float64), sr), sr, len(y32)))
+            ravdess.append(entry)
+
+            # The original recipe: librosa.load(sr=None) gives float32, computed in float32.
+            y_load, sr_load = librosa.load(path, sr=None)
+            assert sr_load == sr and y_load.dtype == np.float32
+            assert np.array_equal(y_load, y32), "librosa.load differs from soundfile.read"
+            r = pooled_entry(features(y_load, sr), sr, len(y_load))
+            r["path"] = rel
+            r["deviation_from_float64"] = {
+                fam: family_deviation(r[f"{fam}_mean"], entry[f"{fam}_mean"], fam)
+                for fam in ("mfcc", "chroma", "mel")
+            }
+            r["deviation_from_float64"]["tuning"] = abs(r["tuning"] - entry["tuning"])
+            recipe.append(r)
+            print(f"{rel}: frames={entry['n_frames']} tuning={entry['tuning']} "
+                  f"float32 recipe deviation {r['deviation_from_float64']}")
+    else:
+        print("warning: no RAVDESS directory; writing synthetic references only", file=sys.stderr)
+
+    doc = {
+        "description": "librosa reference features for tests/librosa_parity.rs; "
+        "made by tools/reference/librosa_fixtures.py",
+        "versions": {
+            "python": platform.python_version(),
+            "librosa": librosa.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "soundfile": sf.__version__,
+            "numba": numba.__version__,
+        },
+        "params": {"n_fft": 2048, "hop_length": 512, "n_mfcc": N_MFCC, "n_mels": 128,
+                   "n_chroma": 12, "input": "float32 samples as read, cast to float64"},
+        "synthetic": synthetic,
+        "ravdess": ravdess,
+        "float32_recipe": {
+            "note": "librosa.load(path, sr=None) -> float32, features computed in float32 "
+            "(the original recipe); deviation_from_float64 uses the test's error measure "
+            "against the float64 entry of the same file",
+            "files": recipe,
+        },
+    }
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    out = OUT_DIR / "reference.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
