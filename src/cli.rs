@@ -60,6 +60,12 @@ pub enum StageArg {
     Scan,
     /// Decode audio and compute features -> data/features.parquet.
     Extract,
+    /// Augmented copies of (minority-class) files -> data/augmented.parquet.
+    Augment,
+    /// Fit every model on every split -> data/predictions.parquet, data/models/.
+    Train,
+    /// Reports from the predictions -> reports/.
+    Evaluate,
     /// Every stage, in order.
     All,
 }

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::features::FeatureParams;
+use crate::split::SplitConfig;
+use crate::stages::augment::AugmentConfig;
+use crate::stages::evaluate::EvaluateConfig;
+use crate::stages::train::{ModelsConfig, TrainConfig};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -30,6 +34,12 @@ pub struct Config {
     pub data: DataConfig,
     pub audio: AudioConfig,
     pub features: FeatureParams,
+    pub augment: AugmentConfig,
+    pub split: SplitConfig,
+    pub train: TrainConfig,
+    pub models: ModelsConfig,
+    /// The acceptance criteria reported for every protocol, model and fold.
+    pub evaluate: EvaluateConfig,
     pub run: RunConfig,
 }
 
@@ -113,6 +123,23 @@ impl Config {
         self.features
             .check()
             .map_err(|e| ConfigError::Value(e.to_string()))?;
+        self.augment.check().map_err(ConfigError::Value)?;
+        self.split.check().map_err(ConfigError::Value)?;
+        self.train.excluded().map_err(ConfigError::Value)?;
+        self.models
+            .check()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
+        for (key, v) in [
+            ("evaluate.min_accuracy", self.evaluate.min_accuracy),
+            ("evaluate.min_macro_f1", self.evaluate.min_macro_f1),
+            ("evaluate.min_class_recall", self.evaluate.min_class_recall),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(ConfigError::Value(format!(
+                    "{key}: must be in [0, 1], got {v}"
+                )));
+            }
+        }
         if let Some(sr) = self.audio.sample_rate {
             if !(1000..=384_000).contains(&sr) {
                 return Err(ConfigError::Value(format!(

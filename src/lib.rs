@@ -4,11 +4,17 @@
 //! edge; `data` and `tables` are the Parquet/CSV boundary; `stages` orchestrates them.
 
 pub mod audio;
+pub mod augment;
 pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod features;
+pub mod metrics;
+pub mod models;
+pub mod preprocess;
 pub mod progress;
+pub mod report;
+pub mod split;
 pub mod stages;
 pub mod tables;

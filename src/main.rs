@@ -79,6 +79,9 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
     let targets: Vec<Stage> = match args.stage {
         StageArg::Scan => vec![Stage::Scan],
         StageArg::Extract => vec![Stage::Extract],
+        StageArg::Augment => vec![Stage::Augment],
+        StageArg::Train => vec![Stage::Train],
+        StageArg::Evaluate => vec![Stage::Evaluate],
         StageArg::All => Stage::ALL.to_vec(),
     };
     let settings = Settings {

@@ -287,3 +287,72 @@ pub fn features_frame(rows: &[FeatureRow], feature_names: &[String]) -> Result<D
     }
     Ok(DataFrame::new(rows.len(), columns)?)
 }
+
+/// The training view of `features.parquet` (or `augmented.parquet`): keys, the labels models
+/// need, and the feature matrix in the requested column order.
+#[derive(Debug, Clone)]
+pub struct FeatureTable {
+    pub paths: Vec<String>,
+    pub emotions: Vec<Emotion>,
+    pub actors: Vec<u8>,
+    /// For augmented rows, the file each was made from; `None` for a features table.
+    pub source_paths: Option<Vec<String>>,
+    /// `(n_rows, feature_names.len())`.
+    pub x: ndarray::Array2<f64>,
+}
+
+/// Reads the columns a model needs. Fails, naming the column, when one is missing or null, so
+/// a features table made with another configuration is not silently misread.
+pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<FeatureTable> {
+    let n = df.height();
+    let paths = str_col(df, "path")?
+        .into_iter()
+        .map(|p| p.map(str::to_string).ok_or_else(|| anyhow!("null path")))
+        .collect::<Result<Vec<_>>>()?;
+    let emotions = str_col(df, "emotion")?
+        .into_iter()
+        .map(|e| {
+            e.and_then(Emotion::from_label)
+                .ok_or_else(|| anyhow!("bad emotion {e:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let actors = i64_col(df, "actor")?
+        .into_iter()
+        .map(|a| {
+            a.and_then(|a| u8::try_from(a).ok())
+                .ok_or_else(|| anyhow!("bad actor {a:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let source_paths = match df.column("source_path") {
+        Ok(_) => Some(
+            str_col(df, "source_path")?
+                .into_iter()
+                .map(|p| {
+                    p.map(str::to_string)
+                        .ok_or_else(|| anyhow!("null source_path"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Err(_) => None,
+    };
+    let mut x = ndarray::Array2::<f64>::zeros((n, feature_names.len()));
+    for (j, name) in feature_names.iter().enumerate() {
+        let col = df
+            .column(name)
+            .with_context(|| {
+                format!("missing feature column {name}; rerun extract with this config")
+            })?
+            .f64()
+            .with_context(|| format!("feature column {name} is not float64"))?;
+        for (i, v) in col.iter().enumerate() {
+            x[[i, j]] = v.ok_or_else(|| anyhow!("feature column {name} has a null in row {i}"))?;
+        }
+    }
+    Ok(FeatureTable {
+        paths,
+        emotions,
+        actors,
+        source_paths,
+        x,
+    })
+}

@@ -53,7 +53,10 @@ fn features_parquet_reads_in_pandas_and_duckdb() {
     let Some(python) = python() else { return };
     let ws = Workspace::new("");
     let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
-    let out = ws.cmd(&["run", "--stage", "extract", "-q"]).output().unwrap();
+    let out = ws
+        .cmd(&["run", "--stage", "extract", "-q"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
 
     let path = ws.out("features.parquet");

@@ -83,20 +83,20 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
 }
 
 /// One planned extractor per sample rate met, built on first use and shared by every thread.
-struct Extractors<'a> {
+pub(crate) struct Extractors<'a> {
     params: &'a FeatureParams,
     by_rate: Mutex<HashMap<u32, Arc<Extractor>>>,
 }
 
 impl<'a> Extractors<'a> {
-    fn new(params: &'a FeatureParams) -> Self {
+    pub(crate) fn new(params: &'a FeatureParams) -> Self {
         Extractors {
             params,
             by_rate: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, sample_rate: u32) -> Arc<Extractor> {
+    pub(crate) fn get(&self, sample_rate: u32) -> Arc<Extractor> {
         let mut map = self.by_rate.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(sample_rate)
             .or_insert_with(|| Arc::new(Extractor::new(self.params, sample_rate)))

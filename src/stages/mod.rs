@@ -4,8 +4,11 @@
 //! and a killed run never leaves a half-written table. A stage first runs the upstream stages
 //! whose outputs are missing (or all of them under `--force`).
 
+pub mod augment;
+pub mod evaluate;
 pub mod extract;
 pub mod scan;
+pub mod train;
 
 use std::path::PathBuf;
 
@@ -19,15 +22,27 @@ use crate::progress;
 pub enum Stage {
     Scan,
     Extract,
+    Augment,
+    Train,
+    Evaluate,
 }
 
 impl Stage {
-    pub const ALL: &'static [Stage] = &[Stage::Scan, Stage::Extract];
+    pub const ALL: &'static [Stage] = &[
+        Stage::Scan,
+        Stage::Extract,
+        Stage::Augment,
+        Stage::Train,
+        Stage::Evaluate,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Stage::Scan => "scan",
             Stage::Extract => "extract",
+            Stage::Augment => "augment",
+            Stage::Train => "train",
+            Stage::Evaluate => "evaluate",
         }
     }
 
@@ -36,6 +51,9 @@ impl Stage {
         match self {
             Stage::Scan => paths.manifest(),
             Stage::Extract => paths.features(),
+            Stage::Augment => paths.augmented(),
+            Stage::Train => paths.predictions(),
+            Stage::Evaluate => paths.reports_dir.join("metrics.csv"),
         }
     }
 }
@@ -61,6 +79,18 @@ impl Paths {
     }
     pub fn features(&self) -> PathBuf {
         self.out_dir.join("features.parquet")
+    }
+    pub fn augmented(&self) -> PathBuf {
+        self.out_dir.join("augmented.parquet")
+    }
+    pub fn predictions(&self) -> PathBuf {
+        self.out_dir.join("predictions.parquet")
+    }
+    pub fn splits(&self) -> PathBuf {
+        self.out_dir.join("splits.parquet")
+    }
+    pub fn models_dir(&self) -> PathBuf {
+        self.out_dir.join("models")
     }
     /// Every file a run could not use: `stage`, `path`, `error`.
     pub fn errors(&self) -> PathBuf {
@@ -106,6 +136,9 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
         let skipped = match stage {
             Stage::Scan => scan::run(&paths, settings)?,
             Stage::Extract => extract::run(&paths, settings)?,
+            Stage::Augment => augment::run(&paths, settings)?,
+            Stage::Train => train::run(&paths, settings).map(|()| Vec::new())?,
+            Stage::Evaluate => evaluate::run(&paths, settings).map(|()| Vec::new())?,
         };
         log::info!(
             "{}: done in {:.1} s",

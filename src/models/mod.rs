@@ -1,0 +1,67 @@
+//! Classifiers behind one small trait. Hyperparameters are plain structs checked before fitting
+//! (`Params::check`), and fitting returns a separate fitted model, so an unfitted model cannot
+//! predict. Inputs are standardised feature rows (`preprocess::Scaler`), labels class ids
+//! `0..n_classes` (`preprocess::LabelEncoder`).
+
+pub mod mlp;
+pub mod smart;
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// A fitted classifier.
+pub trait Classifier: Send + Sync {
+    /// Class probabilities, `(n_rows, n_classes)`, each row summing to 1.
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Array2<f64>;
+
+    /// The most probable class of each row (the first on ties, as `numpy.argmax`).
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Vec<usize> {
+        argmax_rows(self.predict_proba(x).view())
+    }
+}
+
+/// `numpy.argmax(p, axis=1)`: the first maximum of each row.
+pub fn argmax_rows(p: ArrayView2<'_, f64>) -> Vec<usize> {
+    p.rows()
+        .into_iter()
+        .map(|row| {
+            let mut best = 0;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// One epoch of an iterative fit: the training curve written to reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Epoch {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch (cross-entropy plus the L2 penalty, as scikit-learn's
+    /// `loss_curve_`).
+    pub loss: f64,
+    /// Accuracy on the held-out validation part when early stopping is on (scikit-learn's
+    /// `validation_scores_`).
+    pub validation_accuracy: Option<f64>,
+}
+
+/// A model's parameter check failed: the config key and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ParamError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> ParamError {
+        ParamError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Label encoding and standard scaling, both fitted on training rows only.
+
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Emotion;
+
+/// Emotions <-> class ids `0..n`, in RAVDESS code order (neutral, calm, happy, sad, angry,
+/// fearful, disgust, surprised), restricted to the classes a model is trained on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelEncoder {
+    classes: Vec<Emotion>,
+}
+
+impl LabelEncoder {
+    /// The classes present in `labels`, minus `exclude`, in code order.
+    pub fn fit(labels: impl IntoIterator<Item = Emotion>, exclude: &[Emotion]) -> LabelEncoder {
+        let mut classes: Vec<Emotion> = labels
+            .into_iter()
+            .filter(|e| !exclude.contains(e))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        LabelEncoder { classes }
+    }
+
+    pub fn from_classes(mut classes: Vec<Emotion>) -> LabelEncoder {
+        classes.sort();
+        classes.dedup();
+        LabelEncoder { classes }
+    }
+
+    pub fn classes(&self) -> &[Emotion] {
+        &self.classes
+    }
+
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    /// The id of a class, `None` for a class the encoder does not know (excluded or unseen).
+    pub fn encode(&self, e: Emotion) -> Option<usize> {
+        self.classes.binary_search(&e).ok()
+    }
+
+    pub fn decode(&self, id: usize) -> Emotion {
+        self.classes[id]
+    }
+
+    /// Class names in id order, for tables and reports.
+    pub fn labels(&self) -> Vec<String> {
+        self.classes.iter().map(|e| e.label().to_string()).collect()
+    }
+}
+
+/// `sklearn.preprocessing.StandardScaler()` (with_mean, with_std): per column
+/// `(x - mean) / scale`, with `scale` the population standard deviation, and 1 for columns
+/// that are constant (to sklearn's test, `_is_constant_feature`), so they map to 0, not NaN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+impl Scaler {
+    /// Fits on the rows of `x` (the training part only). `x` must have at least one row.
+    pub fn fit(x: ArrayView2<'_, f64>) -> Scaler {
+        let n = x.nrows() as f64;
+        let mean: Array1<f64> = x.mean_axis(Axis(0)).expect("at least one row");
+        let mut var = Array1::<f64>::zeros(x.ncols());
+        for row in x.rows() {
+            for ((v, &xi), &m) in var.iter_mut().zip(row).zip(&mean) {
+                *v += (xi - m) * (xi - m);
+            }
+        }
+        var /= n;
+        let eps = f64::EPSILON;
+        let scale = var
+            .iter()
+            .zip(&mean)
+            .map(|(&v, &m)| {
+                // sklearn.utils.extmath._is_constant_feature: the variance is within the
+                // rounding error its computation can make.
+                let bound = n * eps * v + (n * m * eps).powi(2);
+                if v <= bound {
+                    1.0
+                } else {
+                    v.sqrt()
+                }
+            })
+            .collect();
+        Scaler {
+            mean: mean.to_vec(),
+            scale,
+        }
+    }
+
+    pub fn transform(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = x.to_owned();
+        for mut row in out.rows_mut() {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *v = (*v - m) / s;
+            }
+        }
+        out
+    }
+
+    pub fn inverse_transform(&self, z: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = z.to_owned();
+        for mut row in out.rows_mut() {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *v = *v * s + m;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use proptest::prelude::*;
+
+    #[test]
+    fn encoder_uses_code_order_and_drops_excluded() {
+        use Emotion::*;
+        let enc = LabelEncoder::fit([Sad, Neutral, Angry, Sad, Calm], &[Calm]);
+        assert_eq!(enc.classes(), &[Neutral, Sad, Angry]);
+        assert_eq!(enc.encode(Sad), Some(1));
+        assert_eq!(enc.encode(Calm), None);
+        assert_eq!(enc.decode(2), Angry);
+        assert_eq!(enc.labels(), ["neutral", "sad", "angry"]);
+    }
+
+    #[test]
+    fn scaler_matches_sklearn_on_a_known_case() {
+        // sklearn: StandardScaler().fit([[1, 10, 5], [3, 10, 7], [5, 10, 9]])
+        // mean_ = [3, 10, 7], scale_ = [1.63299316, 1, 1.63299316]
+        let x = array![[1.0, 10.0, 5.0], [3.0, 10.0, 7.0], [5.0, 10.0, 9.0]];
+        let s = Scaler::fit(x.view());
+        assert_eq!(s.mean, vec![3.0, 10.0, 7.0]);
+        assert!((s.scale[0] - (8.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert_eq!(s.scale[1], 1.0);
+        let z = s.transform(x.view());
+        assert!(z.column(1).iter().all(|&v| v == 0.0));
+        assert!((z[[0, 0]] + 1.224_744_871_391_589).abs() < 1e-12);
+    }
+
+    proptest! {
+        #[test]
+        fn scaling_then_unscaling_is_the_identity(
+            rows in proptest::collection::vec(proptest::collection::vec(-1e3f64..1e3, 4), 2..30)
+        ) {
+            let n = rows.len();
+            let x = Array2::from_shape_vec((n, 4), rows.concat()).unwrap();
+            let s = Scaler::fit(x.view());
+            let back = s.inverse_transform(s.transform(x.view()).view());
+            for (a, b) in back.iter().zip(x.iter()) {
+                prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()));
+            }
+            let z = s.transform(x.view());
+            for col in z.columns() {
+                let m = col.mean().unwrap();
+                prop_assert!(m.abs() < 1e-9);
+            }
+        }
+    }
+}

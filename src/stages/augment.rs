@@ -1,0 +1,250 @@
+//! augment: waveform-augmented copies of corpus files, featurised like the originals, into
+//! `augmented.parquet`. Copies are made per *source file*, independently of any split; the train
+//! stage lets a training set use only copies whose `source_path` is in that training set, so
+//! augmentation never leaks a test file into training.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use polars::prelude::Column;
+use rand::Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::extract::Extractors;
+use super::{Paths, Settings, Skipped};
+use crate::audio;
+use crate::augment::{self, ParamRange, TransformSpec};
+use crate::corpus::Emotion;
+use crate::data::parquet;
+use crate::progress::Progress;
+use crate::tables::{self, FeatureRow, ManifestRow, Status};
+
+/// Which files get augmented copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AugmentClasses {
+    /// Files of the classes with fewer files than the largest class in the corpus (RAVDESS:
+    /// neutral, which has no strong intensity). Uses labels only, never features.
+    Minority,
+    /// Every file.
+    All,
+}
+
+/// `[augment]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AugmentConfig {
+    /// Make augmented copies at all. Default true.
+    pub enabled: bool,
+    /// Which files: "minority" (default) or "all".
+    pub classes: AugmentClasses,
+    /// Copies per file. Default 1 (enough to balance RAVDESS's neutral class).
+    pub copies: u32,
+    /// Each copy applies one of these, picked at random; parameters given as `[min, max]` are
+    /// drawn per copy. Default: noise at 15-30 dB SNR, pitch shift of -2..2 semitones, time
+    /// stretch 0.9-1.1, gain -6..6 dB.
+    pub transforms: Vec<TransformSpec>,
+    /// Seed; each copy's random stream depends only on (seed, file, copy). Default 42.
+    pub seed: u64,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        AugmentConfig {
+            enabled: true,
+            classes: AugmentClasses::Minority,
+            copies: 1,
+            transforms: vec![
+                TransformSpec::Noise {
+                    snr_db: ParamRange::new(15.0, 30.0),
+                },
+                TransformSpec::PitchShift {
+                    semitones: ParamRange::new(-2.0, 2.0),
+                },
+                TransformSpec::TimeStretch {
+                    rate: ParamRange::new(0.9, 1.1),
+                },
+                TransformSpec::Gain {
+                    db: ParamRange::new(-6.0, 6.0),
+                },
+            ],
+            seed: 42,
+        }
+    }
+}
+
+impl AugmentConfig {
+    pub fn check(&self) -> Result<(), String> {
+        if self.enabled && self.transforms.is_empty() {
+            return Err(
+                "augment.transforms: list at least one transform, or set enabled = false".into(),
+            );
+        }
+        for (i, t) in self.transforms.iter().enumerate() {
+            t.check()
+                .map_err(|e| format!("augment.transforms[{i}]: {e}"))?;
+        }
+        if self.copies > 100 {
+            return Err(format!("augment.copies: at most 100, got {}", self.copies));
+        }
+        Ok(())
+    }
+}
+
+/// One augmented row: the features row (its `path` is `<source>#aug<copy>`) and its provenance.
+struct AugRow {
+    row: FeatureRow,
+    source_path: String,
+    augmentation: String,
+    params: String,
+}
+
+pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
+    let cfg = &settings.config.augment;
+    let manifest = parquet::read(&paths.manifest())
+        .and_then(|df| tables::manifest_rows(&df))
+        .with_context(|| format!("augment: cannot use {}", paths.manifest().display()))?;
+    let usable: Vec<&ManifestRow> = manifest
+        .iter()
+        .filter(|r| r.status == Status::Ok && r.labels.is_some())
+        .collect();
+    let chosen: Vec<&ManifestRow> = if !cfg.enabled || cfg.copies == 0 {
+        Vec::new()
+    } else {
+        match cfg.classes {
+            AugmentClasses::All => usable.clone(),
+            AugmentClasses::Minority => {
+                let mut counts: BTreeMap<Emotion, usize> = BTreeMap::new();
+                for r in &usable {
+                    *counts
+                        .entry(r.labels.expect("filtered").emotion)
+                        .or_default() += 1;
+                }
+                let largest = counts.values().copied().max().unwrap_or(0);
+                usable
+                    .iter()
+                    .copied()
+                    .filter(|r| counts[&r.labels.expect("filtered").emotion] < largest)
+                    .collect()
+            }
+        }
+    };
+    let jobs: Vec<(&ManifestRow, u32)> = chosen
+        .iter()
+        .flat_map(|&r| (0..cfg.copies).map(move |c| (r, c)))
+        .collect();
+    log::info!(
+        "augment: {} copies of {} files ({:?} classes)",
+        jobs.len(),
+        chosen.len(),
+        cfg.classes
+    );
+    let extractors = Extractors::new(&settings.config.features);
+    let progress = Progress::new("augment", jobs.len(), settings.progress);
+    let results: Vec<Result<AugRow, Skipped>> = jobs
+        .par_iter()
+        .map(|&(row, copy)| {
+            let abs = paths.corpus_root.join(&row.path);
+            let result = augment_file(row, copy, &abs, &extractors, settings).map_err(|error| {
+                progress.suspend(|| log::warn!("augment: skipped {}: {error}", abs.display()));
+                Skipped {
+                    stage: "augment",
+                    path: row.path.clone(),
+                    error,
+                }
+            });
+            progress.inc();
+            result
+        })
+        .collect();
+    progress.finish();
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for r in results {
+        match r {
+            Ok(row) => rows.push(row),
+            Err(s) => skipped.push(s),
+        }
+    }
+    skipped.dedup_by(|a, b| a.path == b.path);
+    let names = settings.config.features.feature_names();
+    let feature_rows: Vec<FeatureRow> = rows.iter().map(|r| r.row.clone()).collect();
+    let mut df = tables::features_frame(&feature_rows, &names)?;
+    df.insert_column(
+        1,
+        Column::new(
+            "source_path".into(),
+            rows.iter()
+                .map(|r| r.source_path.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    )?;
+    df.insert_column(
+        2,
+        Column::new(
+            "augmentation".into(),
+            rows.iter()
+                .map(|r| r.augmentation.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    )?;
+    df.insert_column(
+        3,
+        Column::new(
+            "augmentation_params".into(),
+            rows.iter().map(|r| r.params.as_str()).collect::<Vec<_>>(),
+        ),
+    )?;
+    parquet::write(&paths.augmented(), &mut df)
+        .with_context(|| format!("augment: cannot write {}", paths.augmented().display()))?;
+    log::info!(
+        "augment: wrote {} ({} rows)",
+        paths.augmented().display(),
+        rows.len()
+    );
+    Ok(skipped)
+}
+
+fn augment_file(
+    row: &ManifestRow,
+    copy: u32,
+    abs: &std::path::Path,
+    extractors: &Extractors<'_>,
+    settings: &Settings,
+) -> Result<AugRow, String> {
+    let cfg = &settings.config.augment;
+    let labels = row.labels.ok_or("no labels in the manifest")?;
+    let decoded = audio::decode(abs).map_err(|e| e.to_string())?;
+    let decoded = match settings.config.audio.sample_rate {
+        Some(rate) => audio::resample(decoded, rate).map_err(|e| e.to_string())?,
+        None => decoded,
+    };
+    let mut rng = augment::rng_for(cfg.seed, &row.path, copy);
+    let spec = &cfg.transforms[rng.random_range(0..cfg.transforms.len())];
+    let (samples, applied) = augment::augment(
+        std::slice::from_ref(spec),
+        &decoded.samples,
+        decoded.sample_rate,
+        &mut rng,
+    );
+    let features = extractors
+        .get(decoded.sample_rate)
+        .extract(&samples)
+        .map_err(|e| e.to_string())?;
+    let transform = &applied[0];
+    Ok(AugRow {
+        row: FeatureRow {
+            path: format!("{}#aug{copy}", row.path),
+            labels,
+            sample_rate: decoded.sample_rate,
+            duration_s: samples.len() as f64 / f64::from(decoded.sample_rate),
+            n_frames: features.n_frames,
+            tuning: features.tuning,
+            values: features.values,
+        },
+        source_path: row.path.clone(),
+        augmentation: transform.name().to_string(),
+        params: transform.params(),
+    })
+}

@@ -1,0 +1,217 @@
+//! evaluate: from `predictions.parquet`, per protocol and model a classification report and a
+//! confusion matrix (CSV and SVG) over the pooled test predictions of all its folds, and
+//! `reports/metrics.csv` with one row per protocol/model/fold plus a `mean` row per
+//! protocol/model, each with the acceptance criteria's pass/fail.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Context, Result};
+
+use super::{Paths, Settings};
+use crate::data::{self, parquet};
+use crate::metrics::{self, Criteria, Report};
+use crate::report;
+
+/// `[evaluate]`.
+pub type EvaluateConfig = Criteria;
+
+/// Header of `reports/metrics.csv`.
+pub const METRICS_HEADER: &[&str] = &[
+    "protocol",
+    "model",
+    "fold",
+    "n_test",
+    "accuracy",
+    "accuracy_std",
+    "macro_f1",
+    "weighted_f1",
+    "min_recall",
+    "weakest_class",
+    "accuracy_pass",
+    "macro_f1_pass",
+    "recall_pass",
+    "all_pass",
+    "classes",
+];
+
+struct Group {
+    y_true: Vec<usize>,
+    y_pred: Vec<usize>,
+}
+
+pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
+    let criteria = &settings.config.evaluate;
+    let df = parquet::read(&paths.predictions())?;
+    let labels: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .filter_map(|c| c.strip_prefix("prob_").map(str::to_string))
+        .collect();
+    if labels.is_empty() {
+        return Err(anyhow!(
+            "{} has no prob_* columns; rerun the train stage",
+            paths.predictions().display()
+        ));
+    }
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(df
+            .column(name)
+            .with_context(|| format!("predictions.parquet: missing column {name}"))?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let (protocol, model, fold) = (text("protocol")?, text("model")?, text("fold")?);
+    let (truth, predicted) = (text("true")?, text("predicted")?);
+    let id = |l: &str| {
+        labels
+            .iter()
+            .position(|x| x == l)
+            .ok_or_else(|| anyhow!("predictions.parquet: label {l:?} has no prob_ column"))
+    };
+    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    for i in 0..df.height() {
+        let g = groups
+            .entry((protocol[i].clone(), model[i].clone(), fold[i].clone()))
+            .or_insert(Group {
+                y_true: Vec::new(),
+                y_pred: Vec::new(),
+            });
+        g.y_true.push(id(&truth[i])?);
+        g.y_pred.push(id(&predicted[i])?);
+    }
+    let classes = crate::stages::train::classes_note(&settings.config);
+
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut pooled: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut per_fold: BTreeMap<(String, String), Vec<Report>> = BTreeMap::new();
+    for ((p, m, f), g) in &groups {
+        let r = metrics::classification_report(&g.y_true, &g.y_pred, &labels);
+        rows.push(metrics_row(p, m, f, &r, None, criteria, &classes));
+        let pool = pooled.entry((p.clone(), m.clone())).or_insert(Group {
+            y_true: Vec::new(),
+            y_pred: Vec::new(),
+        });
+        pool.y_true.extend(&g.y_true);
+        pool.y_pred.extend(&g.y_pred);
+        per_fold.entry((p.clone(), m.clone())).or_default().push(r);
+    }
+    for ((p, m), reports) in &per_fold {
+        let n = reports.len() as f64;
+        let mean = |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / n;
+        let acc = mean(|r| r.accuracy);
+        let std = (reports
+            .iter()
+            .map(|r| (r.accuracy - acc).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        let macro_f1 = mean(Report::macro_f1);
+        let weighted_f1 = mean(Report::weighted_f1);
+        // Every class's recall, averaged over folds; the criterion applies to the weakest.
+        let n_classes = labels.len();
+        let recalls: Vec<f64> = (0..n_classes)
+            .map(|c| reports.iter().map(|r| r.classes[c].recall).sum::<f64>() / n)
+            .collect();
+        let (weakest, min_recall) = recalls.iter().enumerate().fold(
+            (0, f64::INFINITY),
+            |b, (c, &v)| if v < b.1 { (c, v) } else { b },
+        );
+        let acc_pass = acc > criteria.min_accuracy;
+        let f1_pass = macro_f1 > criteria.min_macro_f1;
+        let rec_pass = min_recall > criteria.min_class_recall;
+        rows.push(vec![
+            p.clone(),
+            m.clone(),
+            "mean".into(),
+            reports
+                .iter()
+                .map(|r| r.n_samples())
+                .sum::<u64>()
+                .to_string(),
+            fmt(acc),
+            fmt(std),
+            fmt(macro_f1),
+            fmt(weighted_f1),
+            fmt(min_recall),
+            labels[weakest].clone(),
+            acc_pass.to_string(),
+            f1_pass.to_string(),
+            rec_pass.to_string(),
+            (acc_pass && f1_pass && rec_pass).to_string(),
+            classes.clone(),
+        ]);
+    }
+    rows.sort();
+    let metrics_path = paths.reports_dir.join("metrics.csv");
+    data::csv::write(&metrics_path, METRICS_HEADER, &rows)?;
+
+    for ((p, m), g) in &pooled {
+        let dir = paths.reports_dir.join(p).join(m);
+        let r = metrics::classification_report(&g.y_true, &g.y_pred, &labels);
+        let cm = metrics::confusion_matrix(&g.y_true, &g.y_pred, labels.len());
+        report::classification_report_csv(&dir.join("classification_report.csv"), &r)?;
+        report::confusion_csv(&dir.join("confusion_matrix.csv"), &cm, &labels)?;
+        report::confusion_svg(
+            &dir.join("confusion_matrix.svg"),
+            &cm,
+            &labels,
+            &format!(
+                "{m}, {p} (all folds pooled): accuracy {:.3}, macro F1 {:.3}",
+                r.accuracy,
+                r.macro_f1()
+            ),
+        )?;
+    }
+    for row in rows.iter().filter(|r| r[2] == "mean") {
+        log::info!(
+            "evaluate: {:<14} {:<20} accuracy {} (sd {}), macro F1 {}, min recall {} ({}), criteria {}",
+            row[0],
+            row[1],
+            row[4],
+            row[5],
+            row[6],
+            row[8],
+            row[9],
+            if row[13] == "true" { "pass" } else { "fail" }
+        );
+    }
+    log::info!("evaluate: wrote {}", metrics_path.display());
+    Ok(())
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.4}")
+}
+
+fn metrics_row(
+    protocol: &str,
+    model: &str,
+    fold: &str,
+    r: &Report,
+    std: Option<f64>,
+    criteria: &Criteria,
+    classes: &str,
+) -> Vec<String> {
+    let pass = criteria.evaluate(r);
+    vec![
+        protocol.into(),
+        model.into(),
+        fold.into(),
+        r.n_samples().to_string(),
+        fmt(r.accuracy),
+        std.map(fmt).unwrap_or_default(),
+        fmt(r.macro_f1()),
+        fmt(r.weighted_f1()),
+        fmt(r.min_recall()),
+        r.weakest_class()
+            .map(|c| c.label.clone())
+            .unwrap_or_default(),
+        pass.accuracy_pass.to_string(),
+        pass.macro_f1_pass.to_string(),
+        pass.recall_pass.to_string(),
+        pass.all_pass.to_string(),
+        classes.into(),
+    ]
+}

@@ -1,0 +1,691 @@
+//! train: for every split of every protocol, and every configured model, fit on the training
+//! part only (balancing with augmented copies of *training* files, scaling fitted on training
+//! rows, early stopping on a slice of the training part) and predict the test part. Then fit
+//! each model once on every usable row and save it for `predict` / `serve`.
+//!
+//! Writes `predictions.parquet` (one row per test file, protocol, fold and model),
+//! `splits.parquet` (which rows trained and tested where), the final models under
+//! `models/<model>/`, and the MLP's training curves under `reports/<protocol>/mlp/`.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ndarray::{Array2, Axis};
+use polars::prelude::{Column, DataFrame};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Paths, Settings};
+use crate::config::Config;
+use crate::corpus::Emotion;
+use crate::data::{self, parquet};
+use crate::models::mlp::MlpParams;
+use crate::models::smart::{ForestParams, LogisticParams};
+use crate::models::{Classifier, Epoch, ParamError};
+use crate::preprocess::{LabelEncoder, Scaler};
+use crate::split::Split;
+use crate::tables::{self, FeatureTable};
+
+/// A model family the pipeline trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// The hand-written ndarray MLP (scikit-learn `MLPClassifier` semantics).
+    Mlp,
+    /// smartcore's random forest.
+    RandomForest,
+    /// smartcore's multinomial logistic regression.
+    LogisticRegression,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::RandomForest => "random_forest",
+            ModelKind::LogisticRegression => "logistic_regression",
+        }
+    }
+}
+
+/// `[models]`: which models to train, and each one's hyperparameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Default all three: `["mlp", "random_forest", "logistic_regression"]`.
+    pub train: Vec<ModelKind>,
+    pub mlp: MlpParams,
+    pub random_forest: ForestParams,
+    pub logistic_regression: LogisticParams,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            train: vec![
+                ModelKind::Mlp,
+                ModelKind::RandomForest,
+                ModelKind::LogisticRegression,
+            ],
+            mlp: MlpParams::default(),
+            random_forest: ForestParams::default(),
+            logistic_regression: LogisticParams::default(),
+        }
+    }
+}
+
+impl ModelsConfig {
+    pub fn check(&self) -> Result<(), ParamError> {
+        if self.train.is_empty() {
+            return Err(ParamError::new(
+                "models.train",
+                "must list at least one model",
+            ));
+        }
+        let prefix = |e: ParamError| ParamError::new(format!("models.{}", e.key), e.message);
+        self.mlp.check().map_err(prefix)?;
+        self.random_forest.check()?;
+        self.logistic_regression.check()?;
+        Ok(())
+    }
+}
+
+/// `[train]`: what the training sets are made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Emotions left out of training *and* testing (the original project's trick of dropping a
+    /// hard class). Default none; reports say when it is on.
+    pub exclude_classes: Vec<String>,
+    /// Add augmented copies of training files (from `augmented.parquet`) to every class with
+    /// fewer training rows than the largest, up to its size. Default true.
+    pub balance: bool,
+    /// Seed for choosing which augmented copies balance a training set. Default 42.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            exclude_classes: Vec::new(),
+            balance: true,
+            seed: 42,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn excluded(&self) -> Result<Vec<Emotion>, String> {
+        self.exclude_classes
+            .iter()
+            .map(|l| {
+                Emotion::from_label(l).ok_or_else(|| {
+                    format!(
+                        "train.exclude_classes: {l:?} is not an emotion (neutral, calm, happy, sad, angry, fearful, disgust, surprised)"
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// A fitted model of any kind.
+pub enum Fitted {
+    Mlp(crate::models::mlp::Mlp),
+    Forest(crate::models::smart::Forest),
+    Logistic(crate::models::smart::Logistic),
+}
+
+impl Fitted {
+    pub fn classifier(&self) -> &dyn Classifier {
+        match self {
+            Fitted::Mlp(m) => m,
+            Fitted::Forest(m) => m,
+            Fitted::Logistic(m) => m,
+        }
+    }
+}
+
+/// Fits one model on scaled rows; the MLP also returns its training curve.
+pub fn fit_model(
+    kind: ModelKind,
+    models: &ModelsConfig,
+    x: ndarray::ArrayView2<'_, f64>,
+    y: &[usize],
+    n_classes: usize,
+) -> Result<(Fitted, Vec<Epoch>)> {
+    Ok(match kind {
+        ModelKind::Mlp => {
+            let fitted = models.mlp.fit(x, y, n_classes)?;
+            (Fitted::Mlp(fitted.model), fitted.history)
+        }
+        ModelKind::RandomForest => (
+            Fitted::Forest(models.random_forest.fit(x, y, n_classes)?),
+            Vec::new(),
+        ),
+        ModelKind::LogisticRegression => (
+            Fitted::Logistic(models.logistic_regression.fit(x, y, n_classes)?),
+            Vec::new(),
+        ),
+    })
+}
+
+/// The rows a run learns from: the features table, minus excluded classes, and the augmented
+/// rows (when balancing) whose source is one of them.
+pub struct Dataset {
+    pub encoder: LabelEncoder,
+    pub table: FeatureTable,
+    pub y: Vec<usize>,
+    pub augmented: Option<(FeatureTable, Vec<usize>)>,
+}
+
+impl Dataset {
+    pub fn load(paths: &Paths, config: &Config) -> Result<Dataset> {
+        let names = config.features.feature_names();
+        let df = parquet::read(&paths.features())?;
+        let table = tables::feature_table(&df, &names)
+            .with_context(|| format!("cannot use {}", paths.features().display()))?;
+        let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
+        let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
+        if encoder.len() < 2 {
+            bail!(
+                "train: {} has {} class(es) after exclusions; need at least 2",
+                paths.features().display(),
+                encoder.len()
+            );
+        }
+        let keep: Vec<usize> = (0..table.paths.len())
+            .filter(|&i| encoder.encode(table.emotions[i]).is_some())
+            .collect();
+        let table = select(&table, &keep);
+        let y = table
+            .emotions
+            .iter()
+            .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+            .collect();
+        let augmented = if config.train.balance && paths.augmented().exists() {
+            let df = parquet::read(&paths.augmented())?;
+            let aug = tables::feature_table(&df, &names)
+                .with_context(|| format!("cannot use {}", paths.augmented().display()))?;
+            let keep: Vec<usize> = (0..aug.paths.len())
+                .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
+                .collect();
+            let aug = select(&aug, &keep);
+            let y_aug = aug
+                .emotions
+                .iter()
+                .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+                .collect();
+            Some((aug, y_aug))
+        } else {
+            None
+        };
+        Ok(Dataset {
+            encoder,
+            table,
+            y,
+            augmented,
+        })
+    }
+
+    /// Augmented rows that may join the training part `train` (their source file is in it),
+    /// chosen to bring every class up to the largest class's count. Never a row made from a
+    /// file outside `train`.
+    pub fn balancing_rows(&self, train: &[usize], seed: u64) -> Vec<usize> {
+        let Some((aug, y_aug)) = &self.augmented else {
+            return Vec::new();
+        };
+        let sources = aug
+            .source_paths
+            .as_ref()
+            .expect("augmented rows have sources");
+        let in_train: HashSet<&str> = train
+            .iter()
+            .map(|&i| self.table.paths[i].as_str())
+            .collect();
+        let mut counts = vec![0usize; self.encoder.len()];
+        for &i in train {
+            counts[self.y[i]] += 1;
+        }
+        let target = counts.iter().copied().max().unwrap_or(0);
+        let mut candidates: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (j, source) in sources.iter().enumerate() {
+            if in_train.contains(source.as_str()) {
+                candidates.entry(y_aug[j]).or_default().push(j);
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut chosen = Vec::new();
+        for (class, mut rows) in candidates {
+            rows.shuffle(&mut rng);
+            let need = target.saturating_sub(counts[class]);
+            chosen.extend(rows.into_iter().take(need));
+        }
+        chosen.sort_unstable();
+        chosen
+    }
+
+    /// Training matrix and labels for a split: its training rows plus `extra` augmented rows.
+    pub fn training_set(&self, train: &[usize], extra: &[usize]) -> (Array2<f64>, Vec<usize>) {
+        let mut x = self.table.x.select(Axis(0), train);
+        let mut y: Vec<usize> = train.iter().map(|&i| self.y[i]).collect();
+        if let Some((aug, y_aug)) = &self.augmented {
+            if !extra.is_empty() {
+                let xa = aug.x.select(Axis(0), extra);
+                x = ndarray::concatenate(Axis(0), &[x.view(), xa.view()])
+                    .expect("same feature width");
+                y.extend(extra.iter().map(|&j| y_aug[j]));
+            }
+        }
+        (x, y)
+    }
+}
+
+fn select(t: &FeatureTable, rows: &[usize]) -> FeatureTable {
+    FeatureTable {
+        paths: rows.iter().map(|&i| t.paths[i].clone()).collect(),
+        emotions: rows.iter().map(|&i| t.emotions[i]).collect(),
+        actors: rows.iter().map(|&i| t.actors[i]).collect(),
+        source_paths: t
+            .source_paths
+            .as_ref()
+            .map(|s| rows.iter().map(|&i| s[i].clone()).collect()),
+        x: t.x.select(Axis(0), rows),
+    }
+}
+
+/// The outcome of one (split, model) job.
+struct JobResult {
+    split: usize,
+    model: ModelKind,
+    predicted: Vec<usize>,
+    proba: Array2<f64>,
+    history: Vec<Epoch>,
+    n_train: usize,
+    n_augmented: usize,
+    fit_seconds: f64,
+}
+
+pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
+    let config = &settings.config;
+    let ds = Dataset::load(paths, config)?;
+    let splits = config
+        .split
+        .splits(&ds.y, &ds.table.actors)
+        .map_err(|e| anyhow!("train: {e}"))?;
+    let labels = ds.encoder.labels();
+    log::info!(
+        "train: {} rows, {} classes ({}), {} augmented rows available, {} splits x {} models",
+        ds.y.len(),
+        labels.len(),
+        labels.join(", "),
+        ds.augmented.as_ref().map_or(0, |(a, _)| a.paths.len()),
+        splits.len(),
+        config.models.train.len()
+    );
+    if !config.train.exclude_classes.is_empty() {
+        log::warn!(
+            "train: classes excluded from training and testing: {}",
+            config.train.exclude_classes.join(", ")
+        );
+    }
+
+    let jobs: Vec<(usize, ModelKind)> = (0..splits.len())
+        .flat_map(|s| config.models.train.iter().map(move |&m| (s, m)))
+        .collect();
+    let results: Vec<JobResult> = jobs
+        .par_iter()
+        .map(|&(s, kind)| run_job(&ds, &splits[s], s, kind, config))
+        .collect::<Result<_>>()?;
+
+    write_predictions(paths, &ds, &splits, &results, &labels)?;
+    write_splits(paths, &ds, &splits, config)?;
+    write_curves(paths, &splits, &results)?;
+    write_fits(paths, &splits, &results)?;
+    save_final_models(paths, &ds, config)?;
+    Ok(())
+}
+
+fn run_job(
+    ds: &Dataset,
+    split: &Split,
+    index: usize,
+    kind: ModelKind,
+    config: &Config,
+) -> Result<JobResult> {
+    let extra = ds.balancing_rows(&split.train, config.train.seed);
+    let (x_train, y_train) = ds.training_set(&split.train, &extra);
+    let scaler = Scaler::fit(x_train.view());
+    let x_train = scaler.transform(x_train.view());
+    let x_test = scaler.transform(ds.table.x.select(Axis(0), &split.test).view());
+    let started = std::time::Instant::now();
+    let (model, history) = fit_model(
+        kind,
+        &config.models,
+        x_train.view(),
+        &y_train,
+        ds.encoder.len(),
+    )
+    .with_context(|| {
+        format!(
+            "train: {} on {} {}",
+            kind.name(),
+            split.protocol,
+            split.fold
+        )
+    })?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let proba = model.classifier().predict_proba(x_test.view());
+    let predicted = crate::models::argmax_rows(proba.view());
+    log::info!(
+        "train: {} {} {}: {} train rows (+{} augmented), {} test rows, {:.1} s",
+        split.protocol,
+        split.fold,
+        kind.name(),
+        split.train.len(),
+        extra.len(),
+        split.test.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(JobResult {
+        split: index,
+        model: kind,
+        predicted,
+        proba,
+        history,
+        n_train: split.train.len(),
+        n_augmented: extra.len(),
+        fit_seconds,
+    })
+}
+
+/// `predictions.parquet`: `path`, `protocol`, `fold`, `model`, `actor`, `true`, `predicted`,
+/// then `prob_<class>` per class.
+fn write_predictions(
+    paths: &Paths,
+    ds: &Dataset,
+    splits: &[Split],
+    results: &[JobResult],
+    labels: &[String],
+) -> Result<()> {
+    let mut path = Vec::new();
+    let mut protocol = Vec::new();
+    let mut fold = Vec::new();
+    let mut model = Vec::new();
+    let mut actor = Vec::new();
+    let mut truth = Vec::new();
+    let mut predicted = Vec::new();
+    let mut probs: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
+    for r in results {
+        let split = &splits[r.split];
+        for (k, &i) in split.test.iter().enumerate() {
+            path.push(ds.table.paths[i].clone());
+            protocol.push(split.protocol);
+            fold.push(split.fold.clone());
+            model.push(r.model.name());
+            actor.push(i32::from(ds.table.actors[i]));
+            truth.push(labels[ds.y[i]].clone());
+            predicted.push(labels[r.predicted[k]].clone());
+            for (c, p) in probs.iter_mut().enumerate() {
+                p.push(r.proba[[k, c]]);
+            }
+        }
+    }
+    let n = path.len();
+    let mut columns = vec![
+        Column::new("path".into(), path),
+        Column::new("protocol".into(), protocol),
+        Column::new("fold".into(), fold),
+        Column::new("model".into(), model),
+        Column::new("actor".into(), actor),
+        Column::new("true".into(), truth),
+        Column::new("predicted".into(), predicted),
+    ];
+    for (label, p) in labels.iter().zip(probs) {
+        columns.push(Column::new(format!("prob_{label}").into(), p));
+    }
+    let mut df = DataFrame::new(n, columns)?;
+    parquet::write(&paths.predictions(), &mut df)?;
+    log::info!("train: wrote {} ({n} rows)", paths.predictions().display());
+    Ok(())
+}
+
+/// `splits.parquet`: `path`, `protocol`, `fold`, `part` (`train`, `test`, or
+/// `train_augmented` for augmented rows, whose `source_path` is then set).
+fn write_splits(paths: &Paths, ds: &Dataset, splits: &[Split], config: &Config) -> Result<()> {
+    let (mut path, mut source, mut protocol, mut fold, mut part) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for s in splits {
+        for (rows, name) in [(&s.train, "train"), (&s.test, "test")] {
+            for &i in rows {
+                path.push(ds.table.paths[i].clone());
+                source.push(None::<String>);
+                protocol.push(s.protocol);
+                fold.push(s.fold.clone());
+                part.push(name);
+            }
+        }
+        if let Some((aug, _)) = &ds.augmented {
+            let sources = aug
+                .source_paths
+                .as_ref()
+                .expect("augmented rows have sources");
+            for j in ds.balancing_rows(&s.train, config.train.seed) {
+                path.push(aug.paths[j].clone());
+                source.push(Some(sources[j].clone()));
+                protocol.push(s.protocol);
+                fold.push(s.fold.clone());
+                part.push("train_augmented");
+            }
+        }
+    }
+    let n = path.len();
+    let mut df = DataFrame::new(
+        n,
+        vec![
+            Column::new("path".into(), path),
+            Column::new("source_path".into(), source),
+            Column::new("protocol".into(), protocol),
+            Column::new("fold".into(), fold),
+            Column::new("part".into(), part),
+        ],
+    )?;
+    parquet::write(&paths.splits(), &mut df)
+}
+
+/// `reports/fits.csv`: one row per fit with its size, epochs and wall time (single-threaded
+/// fits; several run at once, one per worker thread).
+fn write_fits(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Result<()> {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let s = &splits[r.split];
+            vec![
+                s.protocol.to_string(),
+                s.fold.clone(),
+                r.model.name().to_string(),
+                r.n_train.to_string(),
+                r.n_augmented.to_string(),
+                r.history.len().to_string(),
+                format!("{:.3}", r.fit_seconds),
+            ]
+        })
+        .collect();
+    data::csv::write(
+        &paths.reports_dir.join("fits.csv"),
+        &[
+            "protocol",
+            "fold",
+            "model",
+            "n_train",
+            "n_augmented",
+            "epochs",
+            "fit_seconds",
+        ],
+        &rows,
+    )
+}
+
+fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Result<()> {
+    for r in results.iter().filter(|r| !r.history.is_empty()) {
+        let split = &splits[r.split];
+        let dir = paths.reports_dir.join(split.protocol).join(r.model.name());
+        let points: Vec<crate::report::EpochPoint> = r
+            .history
+            .iter()
+            .map(|e| (e.epoch, e.loss, e.validation_accuracy))
+            .collect();
+        crate::report::training_curve_csv(
+            &dir.join(format!("training_curve_{}.csv", split.fold)),
+            &points,
+        )?;
+        crate::report::training_curve_svg(
+            &dir.join(format!("training_curve_{}.svg", split.fold)),
+            &points,
+            &format!(
+                "{} {} {} (+{} augmented rows)",
+                r.model.name(),
+                split.protocol,
+                split.fold,
+                r.n_augmented
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// The saved form of a final model: everything `predict` needs besides the weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// `mlp`, `random_forest` or `logistic_regression`.
+    pub model: String,
+    /// Class names in output order.
+    pub labels: Vec<String>,
+    /// Input columns in order (`features.parquet` names).
+    pub feature_names: Vec<String>,
+    pub scaler: Scaler,
+    /// Rows trained on (original, augmented).
+    pub n_train: usize,
+    pub n_augmented: usize,
+    /// The whole configuration the model was made with (features section included, so
+    /// `predict` extracts the same features).
+    pub config: Config,
+    pub version: String,
+}
+
+/// Fits each model on every usable row (plus balancing copies) and saves it under
+/// `models/<model>/`: `model.json` (the [`ModelCard`]) and `model.safetensors` (weights; for
+/// the random forest, which smartcore cannot export, no weights file is written).
+fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()> {
+    let all: Vec<usize> = (0..ds.y.len()).collect();
+    let extra = ds.balancing_rows(&all, config.train.seed);
+    let (x, y) = ds.training_set(&all, &extra);
+    let scaler = Scaler::fit(x.view());
+    let xs = scaler.transform(x.view());
+    let kinds: Vec<ModelKind> = config
+        .models
+        .train
+        .iter()
+        .copied()
+        .filter(|k| *k != ModelKind::RandomForest)
+        .collect();
+    let fitted: Vec<(ModelKind, Fitted)> = kinds
+        .par_iter()
+        .map(|&kind| {
+            fit_model(kind, &config.models, xs.view(), &y, ds.encoder.len()).map(|(m, _)| (kind, m))
+        })
+        .collect::<Result<_>>()?;
+    for (kind, model) in fitted {
+        let dir = paths.models_dir().join(kind.name());
+        let card = ModelCard {
+            model: kind.name().to_string(),
+            labels: ds.encoder.labels(),
+            feature_names: config.features.feature_names(),
+            scaler: scaler.clone(),
+            n_train: all.len(),
+            n_augmented: extra.len(),
+            config: config.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let weights = match &model {
+            Fitted::Mlp(m) => m.to_safetensors(),
+            Fitted::Logistic(m) => logistic_safetensors(m)?,
+            Fitted::Forest(_) => unreachable!("filtered above"),
+        };
+        data::write_atomic(&dir.join("model.safetensors"), |f| {
+            use std::io::Write;
+            Ok(f.write_all(&weights)?)
+        })?;
+        data::write_text_atomic(
+            &dir.join("model.json"),
+            &serde_json::to_string_pretty(&card)?,
+        )?;
+        log::info!("train: saved {}", dir.display());
+    }
+    Ok(())
+}
+
+fn logistic_safetensors(m: &crate::models::smart::Logistic) -> Result<Vec<u8>> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let w: Vec<u8> = m.weights.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let b: Vec<u8> = m.bias.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (p, k) = m.weights.dim();
+    let tensors = vec![
+        ("weight", TensorView::new(Dtype::F64, vec![p, k], &w)?),
+        ("bias", TensorView::new(Dtype::F64, vec![k], &b)?),
+    ];
+    Ok(safetensors::serialize(tensors, None)?)
+}
+
+/// Reads a saved model directory back.
+pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
+    let card: ModelCard = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("model.json"))
+            .with_context(|| format!("cannot read {}", dir.join("model.json").display()))?,
+    )
+    .with_context(|| format!("{} is not a model card", dir.join("model.json").display()))?;
+    let bytes = std::fs::read(dir.join("model.safetensors"))
+        .with_context(|| format!("cannot read {}", dir.join("model.safetensors").display()))?;
+    let model: Box<dyn Classifier> = match card.model.as_str() {
+        "mlp" => Box::new(crate::models::mlp::Mlp::from_safetensors(&bytes)?),
+        "logistic_regression" => {
+            let st = safetensors::SafeTensors::deserialize(&bytes)?;
+            let w = st.tensor("weight")?;
+            let b = st.tensor("bias")?;
+            let f64s = |d: &[u8]| -> Vec<f64> {
+                d.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect()
+            };
+            let shape = w.shape().to_vec();
+            Box::new(crate::models::smart::Logistic {
+                weights: Array2::from_shape_vec((shape[0], shape[1]), f64s(w.data()))?,
+                bias: f64s(b.data()),
+            })
+        }
+        other => bail!("{}: cannot load a {other} model", dir.display()),
+    };
+    Ok((card, model))
+}
+
+/// Which classes are in play, for reports.
+pub fn classes_note(config: &Config) -> String {
+    let excluded: BTreeSet<&str> = config
+        .train
+        .exclude_classes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    if excluded.is_empty() {
+        "all".into()
+    } else {
+        format!(
+            "excluded: {}",
+            excluded.into_iter().collect::<Vec<_>>().join(" ")
+        )
+    }
+}

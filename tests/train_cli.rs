@@ -1,0 +1,219 @@
+//! `run --stage all` end to end on a generated corpus: augmentation never leaks a test file
+//! into training, reports and predictions are consistent, models are saved and load back, and
+//! the same config gives the same results.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{make_corpus, Workspace};
+use polars::prelude::DataFrame;
+use ser_pipeline::data::parquet;
+
+/// Small models so the test is quick; every protocol on.
+const CONFIG: &str = r#"
+[augment]
+classes = "all"
+copies = 2
+
+[split.random]
+seeds = [1, 2]
+[split.actor_holdout]
+test_actors = [4]
+[split.actor_kfold]
+k = 2
+
+[models.mlp]
+hidden_layers = [32]
+max_iter = 200
+[models.random_forest]
+n_trees = 15
+"#;
+
+fn strings(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect()
+}
+
+/// 4 actors, every emotion twice, but neutral once: neutral is the minority class.
+fn corpus(ws: &Workspace) -> Vec<String> {
+    let written = make_corpus(&ws.corpus(), &[1, 2, 3, 4], 16000, 0.3);
+    let mut kept = Vec::new();
+    for p in written {
+        if p.contains("03-01-01-01-01-02-") {
+            std::fs::remove_file(ws.corpus().join(&p)).unwrap();
+        } else {
+            kept.push(p);
+        }
+    }
+    kept
+}
+
+fn run_all(ws: &Workspace) {
+    let out = ws.cmd(&["run", "--stage", "all"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn all_stages_train_without_leakage_and_report() {
+    let ws = Workspace::new(CONFIG);
+    let files = corpus(&ws);
+    run_all(&ws);
+
+    // Augmented copies: two per file, each naming its source.
+    let aug = parquet::read(&ws.out("augmented.parquet")).unwrap();
+    assert_eq!(aug.height(), 2 * files.len());
+    let sources: BTreeSet<String> = strings(&aug, "source_path").into_iter().collect();
+    assert_eq!(sources, files.iter().cloned().collect());
+    let kinds: BTreeSet<String> = strings(&aug, "augmentation").into_iter().collect();
+    assert!(kinds.len() >= 2, "{kinds:?}");
+
+    // No split ever trains on an augmented copy of one of its test files, and balancing did add
+    // neutral copies.
+    let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
+    let (path, source, protocol, fold, part) = (
+        strings(&splits, "path"),
+        strings(&splits, "source_path"),
+        strings(&splits, "protocol"),
+        strings(&splits, "fold"),
+        strings(&splits, "part"),
+    );
+    let mut by_split: BTreeMap<
+        (String, String),
+        (BTreeSet<String>, BTreeSet<String>, Vec<String>),
+    > = BTreeMap::new();
+    for i in 0..splits.height() {
+        let e = by_split
+            .entry((protocol[i].clone(), fold[i].clone()))
+            .or_default();
+        match part[i].as_str() {
+            "train" => drop(e.0.insert(path[i].clone())),
+            "test" => drop(e.1.insert(path[i].clone())),
+            "train_augmented" => e.2.push(source[i].clone()),
+            other => panic!("unknown part {other}"),
+        }
+    }
+    assert_eq!(by_split.len(), 2 + 1 + 2);
+    for ((p, f), (train, test, augmented_sources)) in &by_split {
+        assert!(train.is_disjoint(test), "{p} {f}");
+        assert!(!augmented_sources.is_empty(), "{p} {f}: no balancing rows");
+        for s in augmented_sources {
+            assert!(
+                train.contains(s),
+                "{p} {f}: augmented copy of non-training file {s}"
+            );
+            assert!(
+                !test.contains(s),
+                "{p} {f}: augmented copy of test file {s}"
+            );
+            assert!(
+                s.contains("03-01-01-"),
+                "{p} {f}: only neutral needs balancing, got {s}"
+            );
+        }
+    }
+
+    // Predictions: each test file once per model and split, probabilities summing to 1.
+    let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    let n_test: usize = by_split.values().map(|v| v.1.len()).sum();
+    assert_eq!(pred.height(), 3 * n_test);
+    let prob_cols: Vec<String> = pred
+        .get_column_names()
+        .iter()
+        .filter(|c| c.starts_with("prob_"))
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(prob_cols.len(), 8);
+    for i in 0..pred.height() {
+        let s: f64 = prob_cols
+            .iter()
+            .map(|c| pred.column(c).unwrap().f64().unwrap().get(i).unwrap())
+            .sum();
+        assert!((s - 1.0).abs() < 1e-9, "row {i}: {s}");
+    }
+
+    // Reports: metrics.csv has a row per protocol/model/fold plus means; confusion matrices sum
+    // to the pooled support.
+    let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert!(lines[0].starts_with("protocol,model,fold,n_test,accuracy"));
+    assert_eq!(lines.len(), 1 + 3 * (5 + 3), "{metrics}");
+    for model in ["mlp", "random_forest", "logistic_regression"] {
+        let dir = ws.path().join("reports/actor_kfold").join(model);
+        let cm = std::fs::read_to_string(dir.join("confusion_matrix.csv")).unwrap();
+        let total: u64 = cm
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split(',').skip(1).map(|v| v.parse::<u64>().unwrap()))
+            .sum();
+        assert_eq!(
+            total as usize,
+            files.len(),
+            "{model}: every file is tested once in k-fold"
+        );
+        assert!(dir.join("classification_report.csv").exists());
+        let svg = std::fs::read_to_string(dir.join("confusion_matrix.svg")).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("surprised"));
+    }
+    assert!(ws
+        .path()
+        .join("reports/random/mlp/training_curve_seed-1.csv")
+        .exists());
+
+    // Saved models load and predict the classes they were trained on.
+    for model in ["mlp", "logistic_regression"] {
+        let dir = ws.out("models").join(model);
+        let (card, clf) = ser_pipeline::stages::train::load_model(&dir).unwrap();
+        assert_eq!(card.labels.len(), 8);
+        assert_eq!(card.feature_names.len(), 180);
+        let features = parquet::read(&ws.out("features.parquet")).unwrap();
+        let table = ser_pipeline::tables::feature_table(&features, &card.feature_names).unwrap();
+        let x = card.scaler.transform(table.x.view());
+        let p = clf.predict_proba(x.view());
+        assert_eq!(p.dim(), (files.len(), 8));
+    }
+}
+
+#[test]
+fn the_same_config_gives_the_same_predictions() {
+    let ws = Workspace::new(CONFIG);
+    corpus(&ws);
+    run_all(&ws);
+    let first = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    let out = ws
+        .cmd(&["run", "--stage", "all", "--force", "--threads", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let second = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    assert!(first.equals(&second));
+}
+
+#[test]
+fn excluded_classes_are_left_out_and_reported() {
+    let ws = Workspace::new(&format!(
+        "{CONFIG}\n[train]\nexclude_classes = [\"calm\"]\n"
+    ));
+    corpus(&ws);
+    let out = ws.cmd(&["run", "--stage", "all", "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("excluded"));
+    let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    assert!(pred.column("prob_calm").is_err());
+    assert!(!strings(&pred, "true").iter().any(|t| t == "calm"));
+    let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
+    assert!(metrics
+        .lines()
+        .skip(1)
+        .all(|l| l.ends_with("excluded: calm")));
+}
