@@ -444,6 +444,13 @@ fn add_noise(y: &[f32], snr_db: f64, rng: &mut impl Rng) -> Vec<f32> {
 
 /// `librosa.effects.time_stretch(y, rate=rate)` in `f64`: `stft` -> `phase_vocoder` ->
 /// `istft(length=round(len / rate))`.
+///
+/// The phase accumulation is done on unit phasors instead of angles: librosa's update
+/// `acc += phi_advance + dphase`, with `dphase` the wrapped `angle(c1) - angle(c0) - phi_advance`,
+/// equals `acc += angle(c1) - angle(c0)` modulo 2 pi, so `exp(i acc)` is multiplied by
+/// `(c1 / |c1|) * conj(c0 / |c0|)` (with `angle(0) = 0`, i.e. phasor 1). Same result as librosa
+/// to rounding (checked against librosa 0.11 in the tests), without an `atan2` or `sin_cos` per
+/// bin and frame.
 fn time_stretch(y: &[f32], rate: f64) -> Vec<f64> {
     let len_stretch = (y.len() as f64 / rate).round_ties_even() as usize;
     if y.is_empty() {
@@ -456,39 +463,48 @@ fn time_stretch(y: &[f32], rate: f64) -> Vec<f64> {
     let forward = planner.plan_fft_forward(N_FFT);
     let inverse = planner.plan_fft_inverse(N_FFT);
 
-    // STFT as librosa.stft (centred, zero padding), kept as magnitude and phase, frame-major,
-    // with two zero frames appended (phase_vocoder's padding).
+    // The STFT (librosa.stft: centred, zero padding) is computed lazily: the vocoder reads input
+    // frames j and j + 1 with j non-decreasing, so two frames (magnitude and unit phasor) are
+    // kept, and frames it skips (rate > 1) are never computed. Frames past the end are zero
+    // (phase_vocoder's padding), with phasor 1 (np.angle(0) = 0).
     let n_frames = 1 + y.len() / HOP_LENGTH;
-    let mut mag = vec![0.0f64; (n_frames + 2) * n_bins];
-    let mut ang = vec![0.0f64; (n_frames + 2) * n_bins];
-    {
-        let mut frame = forward.make_input_vec();
-        let mut spectrum = forward.make_output_vec();
-        let mut scratch = forward.make_scratch_vec();
-        for t in 0..n_frames {
-            let start = (t * HOP_LENGTH) as isize - half as isize;
-            for (k, (slot, &w)) in frame.iter_mut().zip(&window).enumerate() {
-                let idx = start + k as isize;
-                *slot = if idx >= 0 && (idx as usize) < y.len() {
-                    f64::from(y[idx as usize]) * w
-                } else {
-                    0.0
-                };
-            }
-            forward
-                .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
-                .expect("buffer lengths come from the plan");
-            let row = t * n_bins..(t + 1) * n_bins;
-            for ((m, a), c) in mag[row.clone()]
-                .iter_mut()
-                .zip(&mut ang[row])
-                .zip(&spectrum)
-            {
-                *m = c.norm();
-                *a = c.im.atan2(c.re);
-            }
+    let mut frame = forward.make_input_vec();
+    let mut fwd_spectrum = forward.make_output_vec();
+    let mut fwd_scratch = forward.make_scratch_vec();
+    let mut analyse = |t: usize, mag: &mut [f64], unit: &mut [Complex<f64>]| {
+        if t >= n_frames {
+            mag.fill(0.0);
+            unit.fill(Complex::new(1.0, 0.0));
+            return;
         }
-    }
+        let start = (t * HOP_LENGTH) as isize - half as isize;
+        for (k, (slot, &w)) in frame.iter_mut().zip(&window).enumerate() {
+            let idx = start + k as isize;
+            *slot = if idx >= 0 && (idx as usize) < y.len() {
+                f64::from(y[idx as usize]) * w
+            } else {
+                0.0
+            };
+        }
+        forward
+            .process_with_scratch(&mut frame, &mut fwd_spectrum, &mut fwd_scratch)
+            .expect("buffer lengths come from the plan");
+        for ((m, u), &c) in mag.iter_mut().zip(unit.iter_mut()).zip(&fwd_spectrum) {
+            let r = (c.re * c.re + c.im * c.im).sqrt();
+            *m = r;
+            *u = if r > 0.0 {
+                c / r
+            } else {
+                Complex::new(1.0, 0.0)
+            };
+        }
+    };
+    let (mut m0, mut m1) = (vec![0.0f64; n_bins], vec![0.0f64; n_bins]);
+    let one = Complex::new(1.0f64, 0.0);
+    let (mut u0, mut u1) = (vec![one; n_bins], vec![one; n_bins]);
+    analyse(0, &mut m0, &mut u0);
+    analyse(1, &mut m1, &mut u1);
+    let mut have = 0; // m0/u0 hold frame `have`, m1/u1 frame `have + 1`
 
     // Phase vocoder, straight into the inverse STFT's overlap-add. Only the frames istft would
     // use for `length = len_stretch` are synthesised.
@@ -496,99 +512,179 @@ fn time_stretch(y: &[f32], rate: f64) -> Vec<f64> {
     let n_out = n_steps
         .min((len_stretch + 2 * half).div_ceil(HOP_LENGTH))
         .max(1);
-    // phi_advance = hop * fft_frequencies(sr=2 pi, n_fft) = hop * rfftfreq(n_fft, d=1/(2 pi))
-    let val = 1.0 / (N_FFT as f64 * (1.0 / (2.0 * PI)));
-    let phi: Vec<f64> = (0..n_bins)
-        .map(|b| HOP_LENGTH as f64 * (b as f64 * val))
-        .collect();
-    let mut acc: Vec<f64> = ang[..n_bins].to_vec();
+    let mut acc: Vec<Complex<f64>> = u0.clone(); // exp(i * angle(D[:, 0]))
     let buf_len = N_FFT + HOP_LENGTH * (n_out - 1);
     let mut out = vec![0.0f64; buf_len];
-    let mut wss = vec![0.0f64; buf_len];
     let mut spectrum = inverse.make_input_vec();
-    let mut frame = inverse.make_output_vec();
+    let mut synth = inverse.make_output_vec();
     let mut scratch = inverse.make_scratch_vec();
     let scale = 1.0 / N_FFT as f64;
     for t in 0..n_out {
         let step = t as f64 * rate;
-        let j = (step as usize).min(n_frames); // int(step); j + 1 stays within the padding
+        let j = (step as usize).min(n_frames); // int(step)
+        if j == have + 1 {
+            std::mem::swap(&mut m0, &mut m1);
+            std::mem::swap(&mut u0, &mut u1);
+            analyse(j + 1, &mut m1, &mut u1);
+        } else if j > have + 1 {
+            analyse(j, &mut m0, &mut u0);
+            analyse(j + 1, &mut m1, &mut u1);
+        }
+        have = j;
         let alpha = step - step.floor(); // np.mod(step, 1.0)
-        let (m0, m1) = (&mag[j * n_bins..], &mag[(j + 1) * n_bins..]);
-        let (a0, a1) = (&ang[j * n_bins..], &ang[(j + 1) * n_bins..]);
-        for b in 0..n_bins {
+        for (b, (slot, z)) in spectrum.iter_mut().zip(acc.iter_mut()).enumerate() {
             let m = (1.0 - alpha) * m0[b] + alpha * m1[b];
-            let (s, c) = acc[b].sin_cos();
-            spectrum[b] = Complex::new(m * c, m * s);
-            let mut dphase = a1[b] - a0[b] - phi[b];
-            dphase -= 2.0 * PI * (dphase / (2.0 * PI)).round_ties_even();
-            acc[b] += phi[b] + dphase;
+            *slot = *z * m;
+            *z *= u1[b] * u0[b].conj();
         }
         // irfft ignores the imaginary parts of the DC and Nyquist bins.
         spectrum[0].im = 0.0;
         spectrum[n_bins - 1].im = 0.0;
         inverse
-            .process_with_scratch(&mut spectrum, &mut frame, &mut scratch)
+            .process_with_scratch(&mut spectrum, &mut synth, &mut scratch)
             .expect("buffer lengths come from the plan");
         let at = t * HOP_LENGTH;
-        for (k, (&v, &w)) in frame.iter().zip(&window).enumerate() {
-            out[at + k] += v * scale * w;
-            wss[at + k] += w * w;
+        for ((o, &v), &w) in out[at..at + N_FFT].iter_mut().zip(&synth).zip(&window) {
+            *o += v * scale * w;
         }
     }
+    // Normalise by the window sum-square (librosa.filters.window_sumsquare over the n_out
+    // frames), where it exceeds float32's tiny, and drop the centring padding.
+    let wss = |k: usize| -> f64 {
+        let last = (k / HOP_LENGTH).min(n_out - 1);
+        let first = (k + 1).saturating_sub(N_FFT).div_ceil(HOP_LENGTH);
+        (first..=last)
+            .map(|t| window[k - t * HOP_LENGTH].powi(2))
+            .sum()
+    };
     let tiny = f64::from(f32::MIN_POSITIVE);
     (0..len_stretch)
-        .map(|i| match (out.get(i + half), wss.get(i + half)) {
-            (Some(&v), Some(&w)) if w > tiny => v / w,
-            (Some(&v), _) => v,
-            _ => 0.0,
+        .map(|i| match out.get(i + half) {
+            Some(&v) => {
+                let w = wss(i + half);
+                if w > tiny {
+                    v / w
+                } else {
+                    v
+                }
+            }
+            None => 0.0,
         })
         .collect()
 }
 
-/// `scipy.signal.resample(x, num)` for real `x`: keep (or zero-pad) the lowest `num / 2 + 1`
-/// rfft bins, splitting or joining the Nyquist bin as scipy does, and invert at length `num`.
-fn fft_resample(x: &[f64], num: usize) -> Vec<f64> {
+/// Half-length of the resampling filter, in samples of the lower of the two rates.
+const RESAMPLE_HALF_WIDTH: usize = 32;
+/// Kaiser window shape of the resampling filter (about 80 dB stopband attenuation).
+const RESAMPLE_KAISER_BETA: f64 = 8.0;
+/// Cutoff (-6 dB) of the resampling filter as a fraction of the lower Nyquist frequency: the
+/// passband is flat to about 84 % of it and the stopband starts at about 100 %.
+const RESAMPLE_ROLLOFF: f64 = 0.92;
+/// Filter phases tabulated per sample (linear interpolation between them).
+const RESAMPLE_PHASES: usize = 512;
+
+/// Modified Bessel function of the first kind, order 0 (power series).
+fn bessel_i0(x: f64) -> f64 {
+    let q = x * x / 4.0;
+    let (mut sum, mut term) = (1.0f64, 1.0f64);
+    for k in 1..100 {
+        term *= q / (k * k) as f64;
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    sum
+}
+
+/// `sum(a[i] * b[i])` over equal lengths that are a multiple of 8, in 8 lanes (vectorises).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// Band-limited resampling of `x` to `num` samples, with scipy's time alignment (output sample
+/// `k` is the input interpolated at time `k * len(x) / num`, as `scipy.signal.resample`), by a
+/// Kaiser-windowed sinc: `RESAMPLE_HALF_WIDTH` zero crossings either side at the lower rate,
+/// cutoff `RESAMPLE_ROLLOFF` of the lower Nyquist frequency. Samples outside `x` are zero (no
+/// wrap-around, unlike the FFT method). Cost: `num * 4 * RESAMPLE_HALF_WIDTH / min(1, ratio)`
+/// multiply-adds, whatever the lengths' prime factors.
+fn sinc_resample(x: &[f64], num: usize) -> Vec<f64> {
     let nx = x.len();
     if nx == 0 || num == 0 {
         return vec![0.0; num];
     }
-    let mut planner = RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(nx);
-    let inverse = planner.plan_fft_inverse(num);
-    let mut input = x.to_vec();
-    let mut spectrum = forward.make_output_vec();
-    forward
-        .process(&mut input, &mut spectrum)
-        .expect("buffer lengths come from the plan");
-    drop(input);
-    let mut y = inverse.make_input_vec();
-    let n = num.min(nx);
-    let nyq = n / 2 + 1;
-    y[..nyq].copy_from_slice(&spectrum[..nyq]);
-    drop(spectrum);
-    if n % 2 == 0 {
-        if num < nx {
-            y[n / 2] *= 2.0;
-        } else if nx < num {
-            y[n / 2] *= 0.5;
+    let ratio = num as f64 / nx as f64;
+    let band = ratio.min(1.0);
+    let fc = RESAMPLE_ROLLOFF * band; // cutoff, as a fraction of the input's Nyquist frequency
+                                      // Taps either side, in input samples, rounded up to a multiple of 4 (lanes of `dot`).
+    let half = ((RESAMPLE_HALF_WIDTH as f64 / band).ceil() as usize).next_multiple_of(4);
+    let taps = 2 * half;
+    let i0_beta = bessel_i0(RESAMPLE_KAISER_BETA);
+    let kernel = |d: f64| -> f64 {
+        let u = d / half as f64;
+        if u.abs() >= 1.0 {
+            return 0.0;
+        }
+        let w = bessel_i0(RESAMPLE_KAISER_BETA * (1.0 - u * u).sqrt()) / i0_beta;
+        let arg = PI * fc * d;
+        let sinc = if arg == 0.0 { 1.0 } else { arg.sin() / arg };
+        fc * sinc * w
+    };
+    // Row p holds the taps for fractional position p / PHASES: tap m sits at distance
+    // `p / PHASES + half - 1 - m` from the output time.
+    // Row P - p is row p reversed, so only half the rows are evaluated.
+    let mut table = vec![0.0f32; (RESAMPLE_PHASES + 1) * taps];
+    for p in 0..=RESAMPLE_PHASES / 2 {
+        let frac = p as f64 / RESAMPLE_PHASES as f64;
+        for m in 0..taps {
+            let h = kernel(frac + (half - 1) as f64 - m as f64) as f32;
+            table[p * taps + m] = h;
+            table[(RESAMPLE_PHASES - p) * taps + (taps - 1 - m)] = h;
         }
     }
-    y[0].im = 0.0;
-    if num % 2 == 0 {
-        y[num / 2].im = 0.0;
+    let mut padded = vec![0.0f32; nx + 2 * half + 1];
+    for (d, &s) in padded[half..half + nx].iter_mut().zip(x) {
+        *d = s as f32;
     }
-    let mut out = inverse.make_output_vec();
-    inverse
-        .process(&mut y, &mut out)
-        .expect("buffer lengths come from the plan");
-    // irfft's 1/num and scipy's num/nx.
-    let scale = 1.0 / nx as f64;
-    out.iter_mut().for_each(|v| *v *= scale);
-    out
+    let step = nx as f64 / num as f64;
+    (0..num)
+        .map(|k| {
+            let t = k as f64 * step;
+            let i = t.floor();
+            let pos = (t - i) * RESAMPLE_PHASES as f64;
+            let p = (pos as usize).min(RESAMPLE_PHASES - 1);
+            let a = pos - p as f64;
+            // First tap at input index i - half + 1, i.e. padded index i + 1.
+            let xs = &padded[i as usize + 1..i as usize + 1 + taps];
+            let r0 = &table[p * taps..(p + 1) * taps];
+            let r1 = &table[(p + 1) * taps..(p + 2) * taps];
+            let v0 = f64::from(dot(xs, r0));
+            let v1 = f64::from(dot(xs, r1));
+            v0 + a * (v1 - v0)
+        })
+        .collect()
 }
 
-/// `librosa.effects.pitch_shift(y, sr=sr, n_steps=semitones, res_type="fft")`.
+/// `librosa.effects.pitch_shift(y, sr=sr, n_steps=semitones)`, resampling with
+/// [`sinc_resample`] instead of soxr.
 fn pitch_shift(y: &[f32], sample_rate: u32, semitones: f64) -> Vec<f32> {
+    pitch_shift_with(y, sample_rate, semitones, sinc_resample)
+}
+
+/// `librosa.effects.pitch_shift` with a given resampler `(x, n_out) -> y`.
+fn pitch_shift_with(
+    y: &[f32],
+    sample_rate: u32,
+    semitones: f64,
+    resample: fn(&[f64], usize) -> Vec<f64>,
+) -> Vec<f32> {
     if y.is_empty() {
         return Vec::new();
     }
@@ -596,10 +692,11 @@ fn pitch_shift(y: &[f32], sample_rate: u32, semitones: f64) -> Vec<f32> {
     let stretched = time_stretch(y, rate);
     let (orig_sr, target_sr) = (f64::from(sample_rate) / rate, f64::from(sample_rate));
     let shifted = if orig_sr == target_sr {
-        stretched
+        stretched // librosa.resample returns its input when the rates are equal
     } else {
+        // librosa.resample's length: ceil(len * target_sr / orig_sr).
         let num = (stretched.len() as f64 * (target_sr / orig_sr)).ceil() as usize;
-        fft_resample(&stretched, num)
+        resample(&stretched, num)
     };
     // util.fix_length(y_shift, size=len(y))
     let mut out: Vec<f32> = shifted.iter().take(y.len()).map(|&s| s as f32).collect();
@@ -657,6 +754,48 @@ mod tests {
                     + 0.05 * noise) as f32
             })
             .collect()
+    }
+
+    /// Test reference: `scipy.signal.resample(x, num)` for real `x`: keep (or zero-pad) the lowest `num / 2 + 1`
+    /// rfft bins, splitting or joining the Nyquist bin as scipy does, and invert at length `num`.
+    fn fft_resample(x: &[f64], num: usize) -> Vec<f64> {
+        let nx = x.len();
+        if nx == 0 || num == 0 {
+            return vec![0.0; num];
+        }
+        let mut planner = RealFftPlanner::<f64>::new();
+        let forward = planner.plan_fft_forward(nx);
+        let inverse = planner.plan_fft_inverse(num);
+        let mut input = x.to_vec();
+        let mut spectrum = forward.make_output_vec();
+        forward
+            .process(&mut input, &mut spectrum)
+            .expect("buffer lengths come from the plan");
+        drop(input);
+        let mut y = inverse.make_input_vec();
+        let n = num.min(nx);
+        let nyq = n / 2 + 1;
+        y[..nyq].copy_from_slice(&spectrum[..nyq]);
+        drop(spectrum);
+        if n % 2 == 0 {
+            if num < nx {
+                y[n / 2] *= 2.0;
+            } else if nx < num {
+                y[n / 2] *= 0.5;
+            }
+        }
+        y[0].im = 0.0;
+        if num % 2 == 0 {
+            y[num / 2].im = 0.0;
+        }
+        let mut out = inverse.make_output_vec();
+        inverse
+            .process(&mut y, &mut out)
+            .expect("buffer lengths come from the plan");
+        // irfft's 1/num and scipy's num/nx.
+        let scale = 1.0 / nx as f64;
+        out.iter_mut().for_each(|v| *v *= scale);
+        out
     }
 
     fn rng() -> ChaCha8Rng {
@@ -843,6 +982,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn sinc_resample_is_band_limited_interpolation() {
+        // Sinusoids below the passband, sampled at rate 1: the output at sample k must be the
+        // continuous signal at time k * nx / num (scipy's alignment), away from the edges.
+        let signal = |t: f64, top: f64| {
+            0.4 * (2.0 * PI * 0.05 * top * t + 0.3).sin()
+                + 0.3 * (2.0 * PI * 0.21 * top * t).sin()
+                + 0.2 * (2.0 * PI * 0.4 * top * t + 1.0).sin()
+                + 0.1
+        };
+        for (nx, num) in [
+            (20_000usize, 10_000usize),
+            (20_000, 17_818),
+            (17_818, 20_000),
+            (10_001, 20_002),
+            (9_999, 9_999),
+        ] {
+            let top = (num as f64 / nx as f64).min(1.0); // content up to 0.4 * top cycles/sample
+            let x: Vec<f64> = (0..nx).map(|i| signal(i as f64, top)).collect();
+            let y = sinc_resample(&x, num);
+            assert_eq!(y.len(), num);
+            let margin = 200;
+            let err = (margin..num - margin)
+                .map(|k| (y[k] - signal(k as f64 * nx as f64 / num as f64, top)).abs())
+                .fold(0.0f64, f64::max);
+            assert!(err < 5e-4, "{nx} -> {num}: {err}");
+        }
+        // Downsampling by 2 removes a tone above the new Nyquist instead of aliasing it.
+        let x: Vec<f64> = (0..20_000)
+            .map(|i| (2.0 * PI * 0.35 * i as f64).sin())
+            .collect();
+        let y = sinc_resample(&x, 10_000);
+        let leak = (y[200..9800].iter().map(|v| v * v).sum::<f64>() / 9600.0).sqrt();
+        assert!(leak < 1e-3, "{leak}");
+    }
+
     /// Reference values from librosa 0.11.0 (numpy 2.4.6, scipy 1.17.1) for
     /// `y = rich(6000, 16000.0).astype(np.float64)`: `librosa.effects.time_stretch(y, rate=1.25)`
     /// and `librosa.effects.pitch_shift(y, sr=16000, n_steps=3, res_type="fft")`, at indices
@@ -866,8 +1041,25 @@ mod tests {
         };
         let ts = Transform::TimeStretch { rate: 1.25 }.apply(&y, 16000, &mut rng());
         check("time_stretch", &ts, REF_TS_LEN, REF_TS, REF_TS_ENERGY);
-        let ps = Transform::PitchShift { semitones: 3.0 }.apply(&y, 16000, &mut rng());
+        // librosa's res_type="fft" is scipy.signal.resample: with that resampler (fft_resample,
+        // test-only) the whole pitch_shift pipeline must reproduce librosa.
+        let ps = pitch_shift_with(&y, 16000, 3.0, fft_resample);
         check("pitch_shift", &ps, REF_PS_LEN, REF_PS, REF_PS_ENERGY);
+        // With the Kaiser resampler, the same away from the edges, up to the content above the
+        // filter's passband (the test signal has white noise up to Nyquist).
+        let ours = Transform::PitchShift { semitones: 3.0 }.apply(&y, 16000, &mut rng());
+        let diff = ours[200..5800]
+            .iter()
+            .zip(&ps[200..5800])
+            .map(|(&a, &b)| f64::from(a - b).powi(2))
+            .sum::<f64>();
+        let rel = (diff
+            / ps[200..5800]
+                .iter()
+                .map(|&v| f64::from(v).powi(2))
+                .sum::<f64>())
+        .sqrt();
+        assert!(rel < 0.02, "{rel}");
     }
 
     const REF_TS_LEN: usize = 4800;
@@ -1239,34 +1431,32 @@ rate = 1.1"#,
     }
 }
 #[cfg(test)]
-mod tmp_prof {
+mod tmp_dump {
+    use super::*;
     #[test]
     #[ignore]
-    fn prof() {
-        for n in [
-            188574usize,
-            177990,
-            199787,
-            155218,
-            172923,
-            149671,
-            168001,
-            168000,
-            196608,
-        ] {
-            let t0 = std::time::Instant::now();
-            let mut p = realfft::RealFftPlanner::<f64>::new();
-            let f = p.plan_fft_forward(n);
-            let t1 = t0.elapsed();
-            let mut x = f.make_input_vec();
-            let mut o = f.make_output_vec();
-            let t0 = std::time::Instant::now();
-            f.process(&mut x, &mut o).unwrap();
-            let t2 = t0.elapsed();
-            let t0 = std::time::Instant::now();
-            f.process(&mut x, &mut o).unwrap();
-            let t3 = t0.elapsed();
-            println!("n {n}: plan {t1:?} first {t2:?} second {t3:?}");
+    fn dump_for_parity() {
+        let mut state = 12345u64;
+        let y: Vec<f32> = (0..168_000).map(|i| {
+            let t = i as f64 / 48000.0;
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
+            (0.3 * (2.0 * PI * (150.0 * t + 400.0 * t * t)).sin() + 0.2 * (2.0 * PI * 1234.5 * t).sin() + 0.05 * noise) as f32
+        }).collect();
+        let ts = [
+            Transform::PitchShift { semitones: 2.0 },
+            Transform::PitchShift { semitones: -12.0 },
+            Transform::PitchShift { semitones: 12.0 },
+            Transform::PitchShift { semitones: -1.37 },
+            Transform::TimeStretch { rate: 0.8 },
+            Transform::TimeStretch { rate: 1.25 },
+            Transform::TimeStretch { rate: 0.5 },
+            Transform::TimeStretch { rate: 3.7 },
+        ];
+        for (i, t) in ts.iter().enumerate() {
+            let out = t.apply(&y, 48000, &mut rng_for(0, "", 0));
+            let bytes: Vec<u8> = out.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(format!("/tmp/aug_ref/out{i}.f32"), bytes).unwrap();
         }
     }
 }

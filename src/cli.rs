@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Speech emotion recognition on RAVDESS: librosa-faithful features, honest evaluation.",
     after_help = "Exit codes: 0 ok; 1 error; 2 usage or config error; \
-                  3 finished, but some inputs were skipped (see data/errors.csv)."
+                  3 finished, but some inputs were skipped (see data/errors.csv); \
+                  4 another run holds the output folder's lock."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Override a config key: `--set features.stats='["mean","std"]'`, `--set models.mlp.alpha=0.01`
+    /// (VALUE in TOML syntax; repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
     /// Corpus root to scan, overriding `data.root` in the config.
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
@@ -48,6 +54,11 @@ pub struct RunArgs {
     /// Recompute even when an output exists.
     #[arg(long)]
     pub force: bool,
+
+    /// When another run holds the output folder's lock, wait up to this many seconds for it
+    /// (default: exit at once with code 4).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
 
     /// Worker threads, overriding `run.threads` (0: one per core).
     #[arg(long, value_name = "N")]

@@ -105,6 +105,48 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads `path` (or starts from the defaults when `None`), then applies `overrides`, each
+    /// `dotted.key=VALUE` with VALUE in TOML syntax (`features.stats=["mean","std"]`,
+    /// `models.mlp.alpha=0.01`; a bare word is taken as a string), then checks the result.
+    /// Relative data paths are relative to the config file's folder.
+    pub fn load_with_overrides(
+        path: Option<&Path>,
+        overrides: &[String],
+    ) -> Result<Config, ConfigError> {
+        let origin = path.unwrap_or(Path::new("<defaults>"));
+        if overrides.is_empty() {
+            return match path {
+                Some(p) => Config::load(p),
+                None => Ok(Config::default()),
+            };
+        }
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let parse_error = |message: String| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: message.trim().replace('\n', " "),
+        };
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
+        for o in overrides {
+            apply_override(&mut table, o)
+                .map_err(|m| ConfigError::Value(format!("--set {o}: {m}")))?;
+        }
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_error(format!("{e} (after --set overrides)")))?;
+        config.check()?;
+        if let Some(p) = path {
+            config.resolve_paths(p.parent().unwrap_or(Path::new("")));
+        }
+        Ok(config)
+    }
+
     /// Makes relative data paths relative to `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
         for p in [
@@ -162,6 +204,31 @@ impl Config {
     }
 }
 
+/// Sets `key.path=value` in a TOML table, creating intermediate tables.
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), String> {
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or("expected KEY=VALUE, e.g. features.stats=[\"mean\",\"std\"]")?;
+    let value = match toml::from_str::<toml::Table>(&format!("v = {}", raw.trim())) {
+        Ok(mut t) => t.remove("v").expect("parsed key"),
+        Err(_) => toml::Value::String(raw.trim().to_string()),
+    };
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("bad key {key:?}"));
+    }
+    let mut node = table;
+    for part in &parts[..parts.len() - 1] {
+        node = node
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{part} is not a section"))?;
+    }
+    node.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +258,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("audio.sample_rate"), "{err}");
+    }
+
+    #[test]
+    fn overrides_set_nested_keys_and_are_checked() {
+        let sets = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let c = Config::load_with_overrides(
+            None,
+            &sets(&[
+                "features.stats=[\"mean\", \"std\"]",
+                "models.mlp.alpha=0.01",
+                "data.root=corpus",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.features.stats.len(), 2);
+        assert_eq!(c.models.mlp.alpha, 0.01);
+        assert_eq!(c.data.root, PathBuf::from("corpus"));
+        let err = Config::load_with_overrides(None, &sets(&["features.n_mfcc=500"])).unwrap_err();
+        assert!(err.to_string().contains("features.n_mfcc"), "{err}");
+        let err = Config::load_with_overrides(None, &sets(&["features.n_mfc=5"])).unwrap_err();
+        assert!(err.to_string().contains("n_mfc"), "{err}");
+        assert!(Config::load_with_overrides(None, &sets(&["nokey"])).is_err());
     }
 
     #[test]

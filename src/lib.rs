@@ -10,6 +10,7 @@ pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod features;
+pub mod lock;
 pub mod metrics;
 pub mod models;
 pub mod preprocess;

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use ser_pipeline::cli::{Cli, Command, RunArgs, StageArg};
 use ser_pipeline::config::{Config, ConfigError};
+use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
 use ser_pipeline::stages::{self, Settings, Stage};
 
@@ -18,6 +19,7 @@ mod exit {
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const SKIPPED: u8 = 3;
+    pub const LOCKED: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,11 @@ fn main() -> ExitCode {
             log::error!("{err:#}");
             if err.downcast_ref::<ConfigError>().is_some() {
                 ExitCode::from(exit::USAGE)
+            } else if matches!(
+                err.downcast_ref::<LockError>(),
+                Some(LockError::Held { .. })
+            ) {
+                ExitCode::from(exit::LOCKED)
             } else {
                 ExitCode::from(exit::ERROR)
             }
@@ -59,11 +66,13 @@ fn init_logging(cli: &Cli) {
 /// The config from `--config`, else `./pipeline.toml` if present, else the defaults; then the
 /// command-line overrides.
 fn load_config(args: &RunArgs) -> Result<Config> {
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None if Path::new("pipeline.toml").is_file() => Config::load(Path::new("pipeline.toml"))?,
-        None => Config::default(),
+    let default = Path::new("pipeline.toml");
+    let path = match &args.config {
+        Some(path) => Some(path.as_path()),
+        None if default.is_file() => Some(default),
+        None => None,
     };
+    let mut config = Config::load_with_overrides(path, &args.set)?;
     if let Some(root) = &args.data_root {
         config.data.root = root.clone();
     }
@@ -98,17 +107,24 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
         .build()
         .context("cannot start the worker threads")?;
     let paths = stages::Paths::new(&settings.config);
+    let _lock = RunLock::acquire(
+        &paths.out_dir,
+        args.wait.map(std::time::Duration::from_secs),
+    )?;
+    let started = std::time::SystemTime::now();
     let summary = pool.install(|| stages::run(&targets, &settings))?;
     stages::write_errors(&paths, &summary.skipped)?;
-    if summary.skipped.is_empty() {
+    let code = if summary.skipped.is_empty() {
         log::info!("ok: {}", summary.stages_run.join(", "));
-        Ok(exit::OK)
+        exit::OK
     } else {
         log::warn!(
             "finished with {} file(s) skipped; see {}",
             summary.skipped.len(),
             paths.errors().display()
         );
-        Ok(exit::SKIPPED)
-    }
+        exit::SKIPPED
+    };
+    pool.install(|| stages::write_run_record(&paths, &settings.config, &summary, started, code))?;
+    Ok(code)
 }

@@ -120,6 +120,42 @@ impl Scaler {
     }
 }
 
+/// Per-speaker standardisation: one [`Scaler`] per speaker, fitted on that speaker's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerNorm {
+    by_speaker: std::collections::BTreeMap<u8, Scaler>,
+}
+
+impl SpeakerNorm {
+    /// Fits a scaler per distinct speaker in `speakers` (row `i` is spoken by `speakers[i]`).
+    pub fn fit(x: ArrayView2<'_, f64>, speakers: &[u8]) -> SpeakerNorm {
+        let mut rows: std::collections::BTreeMap<u8, Vec<usize>> = Default::default();
+        for (i, &s) in speakers.iter().enumerate() {
+            rows.entry(s).or_default().push(i);
+        }
+        SpeakerNorm {
+            by_speaker: rows
+                .into_iter()
+                .map(|(s, r)| (s, Scaler::fit(x.select(Axis(0), &r).view())))
+                .collect(),
+        }
+    }
+
+    /// Standardises each row with its speaker's scaler; a speaker not seen by `fit` is an error.
+    pub fn apply(&self, x: &mut Array2<f64>, speakers: &[u8]) -> Result<(), String> {
+        for (mut row, s) in x.rows_mut().into_iter().zip(speakers) {
+            let scaler = self
+                .by_speaker
+                .get(s)
+                .ok_or_else(|| format!("no normalisation statistics for speaker {s}"))?;
+            for ((v, m), sc) in row.iter_mut().zip(&scaler.mean).zip(&scaler.scale) {
+                *v = (*v - m) / sc;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +185,17 @@ mod tests {
         let z = s.transform(x.view());
         assert!(z.column(1).iter().all(|&v| v == 0.0));
         assert!((z[[0, 0]] + 1.224_744_871_391_589).abs() < 1e-12);
+    }
+
+    #[test]
+    fn speaker_norm_centres_each_speaker() {
+        let x = array![[1.0, 5.0], [3.0, 5.0], [10.0, 0.0], [14.0, 2.0]];
+        let speakers = [1, 1, 2, 2];
+        let norm = SpeakerNorm::fit(x.view(), &speakers);
+        let mut z = x.clone();
+        norm.apply(&mut z, &speakers).unwrap();
+        assert_eq!(z, array![[-1.0, 0.0], [1.0, 0.0], [-1.0, -1.0], [1.0, 1.0]]);
+        assert!(norm.apply(&mut z, &[1, 1, 3, 3]).is_err());
     }
 
     proptest! {

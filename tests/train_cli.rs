@@ -170,6 +170,21 @@ fn all_stages_train_without_leakage_and_report() {
         .join("reports/random/mlp/training_curve_seed-1.csv")
         .exists());
 
+    // The run record names every stage, the config and the outcome.
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("reports/run.json")).unwrap())
+            .unwrap();
+    let stages: Vec<&str> = run["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["scan", "extract", "augment", "train", "evaluate"]);
+    assert_eq!(run["exit_code"], 0);
+    assert_eq!(run["config"]["augment"]["copies"], 2);
+    assert_eq!(run["config_sha256"].as_str().unwrap().len(), 64);
+
     // Saved models load and predict the classes they were trained on.
     for model in ["mlp", "logistic_regression"] {
         let dir = ws.out("models").join(model);

@@ -25,8 +25,11 @@
 //! allocation are broken by class id rather than at random; and the optional inverted `dropout`
 //! on hidden activations during training, which scikit-learn lacks (0 keeps its semantics).
 //!
-//! Training is single-threaded and allocation-free per batch (activation, delta and gradient
-//! buffers are allocated once), so a fit is bit-for-bit reproducible for a seed.
+//! Training allocates nothing per batch (activation, delta and gradient buffers are allocated
+//! once). On a rayon pool of several threads, large matrix products are split into column blocks
+//! and large Adam updates into fixed chunks that run in parallel; neither changes any value's
+//! arithmetic, so a fit is bit-for-bit reproducible for a seed on any number of threads. Run a
+//! fit inside a one-thread pool (`rayon::ThreadPoolBuilder`) to keep it on one core.
 
 use std::collections::HashMap;
 
@@ -40,12 +43,12 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
-use super::{argmax_rows, Classifier, Epoch, ParamError};
+use super::{Classifier, Epoch, ParamError};
 
 /// Prefix of the config keys named by [`MlpParams::check`].
 const KEY: &str = "mlp";
 
-/// Hyperparameters of [`Mlp`] (`[mlp]` in the config). Defaults follow the pipeline's recipe;
+/// Hyperparameters of [`Mlp`] (`[models.mlp]` in the config). Defaults follow the pipeline's recipe;
 /// the optimiser's and early stopping's follow scikit-learn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -482,11 +485,21 @@ const PAR_MIN_WORK: usize = 1 << 20;
 /// Column blocks are not split below this width.
 const PAR_MIN_COLS: usize = 64;
 
-/// `c = a · b`. Large products are split into column blocks of `b` and `c`, halving recursively
-/// while the block has at least `2 * PAR_MIN_COLS` columns and `PAR_MIN_WORK` multiply-adds, and
-/// the blocks run on rayon's pool. The blocks depend only on the shapes and each output element
-/// is computed by one block, so the result is the same for any number of threads.
-fn matmul(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f64>) {
+/// `c = a · b`. On a pool of more than one thread, large products are split into column blocks of
+/// `b` and `c` (halving recursively while a block has at least `2 * PAR_MIN_COLS` columns and
+/// `2 * PAR_MIN_WORK` multiply-adds) that run on rayon's pool. This changes no output element's
+/// arithmetic: matrixmultiply blocks only the shared dimension `k` for each element's sum, so the
+/// result is bit-identical to one `general_mat_mul` for any number of threads (tested).
+fn matmul(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, c: ArrayViewMut2<'_, f64>) {
+    if rayon::current_num_threads() > 1 {
+        matmul_blocks(a, b, c);
+    } else {
+        let mut c = c;
+        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    }
+}
+
+fn matmul_blocks(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f64>) {
     let n = c.ncols();
     if n < 2 * PAR_MIN_COLS || a.nrows() * a.ncols() * n < 2 * PAR_MIN_WORK {
         general_mat_mul(1.0, &a, &b, 0.0, &mut c);
@@ -496,7 +509,7 @@ fn matmul(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'
     let mid = (n / 2).div_ceil(8) * 8;
     let (b1, b2) = b.split_at(Axis(1), mid);
     let (c1, c2) = c.split_at(Axis(1), mid);
-    rayon::join(|| matmul(a, b1, c1), || matmul(a, b2, c2));
+    rayon::join(|| matmul_blocks(a, b1, c1), || matmul_blocks(a, b2, c2));
 }
 
 /// Rows of a standard-layout 2-D view as slices.
@@ -693,9 +706,12 @@ impl Classifier for Mlp {
             x.ncols()
         );
         let last = self.weights.len() - 1;
-        let mut a = x.to_owned();
+        let mut a: Option<Array2<f64>> = None;
         for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
-            let mut z = a.dot(w);
+            let mut z = match &a {
+                None => x.dot(w),
+                Some(prev) => prev.dot(w),
+            };
             let mut zv = z.view_mut();
             for row in rows_mut(&mut zv) {
                 for (v, &bias) in row.iter_mut().zip(b) {
@@ -708,8 +724,9 @@ impl Classifier for Mlp {
                     softmax_row(row);
                 }
             }
-            a = z;
+            a = Some(z);
         }
+        let a = a.expect("at least one layer");
         if a.ncols() == 1 {
             let p = a.column(0).mapv(logistic);
             let mut out = Array2::zeros((p.len(), 2));
@@ -721,10 +738,6 @@ impl Classifier for Mlp {
         } else {
             a
         }
-    }
-
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Vec<usize> {
-        argmax_rows(self.predict_proba(x).view())
     }
 }
 
@@ -1184,6 +1197,32 @@ mod tests {
             .fit(x.view(), &y, 3)
             .unwrap();
         assert_ne!(a.model.weights()[0], c.model.weights()[0]);
+    }
+
+    #[test]
+    fn split_products_are_bit_identical() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let (m, k, n) = (64, 300, 520);
+        let a = Array2::from_shape_vec((m, k), normals(&mut rng, m * k)).unwrap();
+        let b = Array2::from_shape_vec((k, n), normals(&mut rng, k * n)).unwrap();
+        let mut whole = Array2::zeros((m, n));
+        general_mat_mul(1.0, &a, &b, 0.0, &mut whole);
+        let mut blocks = Array2::from_elem((m, n), f64::NAN);
+        matmul_blocks(a.view(), b.view(), blocks.view_mut());
+        assert!(whole
+            .iter()
+            .zip(blocks.iter())
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
+        // A transposed operand, as in the backward pass: (k, m) x (m, n).
+        let d = Array2::from_shape_vec((m, n), normals(&mut rng, m * n)).unwrap();
+        let mut whole = Array2::zeros((k, n));
+        general_mat_mul(1.0, &a.t(), &d, 0.0, &mut whole);
+        let mut blocks = Array2::from_elem((k, n), f64::NAN);
+        matmul_blocks(a.t(), d.view(), blocks.view_mut());
+        assert!(whole
+            .iter()
+            .zip(blocks.iter())
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
     }
 
     #[test]

@@ -118,6 +118,8 @@ pub struct Skipped {
 #[derive(Debug, Default)]
 pub struct Summary {
     pub stages_run: Vec<&'static str>,
+    /// Wall seconds per stage run, in order.
+    pub durations: Vec<(&'static str, f64)>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -146,6 +148,9 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
             started.elapsed().as_secs_f64()
         );
         summary.stages_run.push(stage.name());
+        summary
+            .durations
+            .push((stage.name(), started.elapsed().as_secs_f64()));
         // A later stage re-reports what an earlier one skipped; keep the latest word per file.
         summary
             .skipped
@@ -153,6 +158,46 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
         summary.skipped.extend(skipped);
     }
     Ok(summary)
+}
+
+/// Writes `reports/run.json`: what ran, when, how long, on what config, with what result.
+pub fn write_run_record(
+    paths: &Paths,
+    config: &Config,
+    summary: &Summary,
+    started: std::time::SystemTime,
+    exit_code: u8,
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    let toml = config.to_toml();
+    let config_hash: String = Sha256::digest(toml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let record = serde_json::json!({
+        "program": "ser-pipeline",
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_unix_s": secs(started),
+        "finished_unix_s": secs(std::time::SystemTime::now()),
+        "exit_code": exit_code,
+        "stages": summary.durations.iter().map(|(name, s)| serde_json::json!({
+            "stage": name, "seconds": s })).collect::<Vec<_>>(),
+        "skipped": summary.skipped.len(),
+        "skipped_files": summary.skipped.iter().map(|s| serde_json::json!({
+            "stage": s.stage, "path": s.path, "error": s.error })).collect::<Vec<_>>(),
+        "threads": rayon::current_num_threads(),
+        "config_sha256": config_hash,
+        "config": config,
+    });
+    crate::data::write_text_atomic(
+        &paths.reports_dir.join("run.json"),
+        &serde_json::to_string_pretty(&record)?,
+    )
 }
 
 /// Writes `errors.csv` (`stage`, `path`, `error`), sorted by path; written even when empty so a

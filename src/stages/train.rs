@@ -26,7 +26,7 @@ use crate::data::{self, parquet};
 use crate::models::mlp::MlpParams;
 use crate::models::smart::{ForestParams, LogisticParams};
 use crate::models::{Classifier, Epoch, ParamError};
-use crate::preprocess::{LabelEncoder, Scaler};
+use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
 use crate::split::Split;
 use crate::tables::{self, FeatureTable};
 
@@ -61,6 +61,9 @@ pub struct ModelsConfig {
     pub mlp: MlpParams,
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
+    /// Also report an `ensemble` model: the mean of these models' class probabilities on each
+    /// split (each member must be in `train`). Default none.
+    pub ensemble: Vec<ModelKind>,
 }
 
 impl Default for ModelsConfig {
@@ -74,6 +77,7 @@ impl Default for ModelsConfig {
             mlp: MlpParams::default(),
             random_forest: ForestParams::default(),
             logistic_regression: LogisticParams::default(),
+            ensemble: Vec::new(),
         }
     }
 }
@@ -84,6 +88,18 @@ impl ModelsConfig {
             return Err(ParamError::new(
                 "models.train",
                 "must list at least one model",
+            ));
+        }
+        if let Some(m) = self.ensemble.iter().find(|m| !self.train.contains(m)) {
+            return Err(ParamError::new(
+                "models.ensemble",
+                format!("{} is not in models.train", m.name()),
+            ));
+        }
+        if self.ensemble.len() == 1 {
+            return Err(ParamError::new(
+                "models.ensemble",
+                "needs at least two members (or none)",
             ));
         }
         let prefix = |e: ParamError| ParamError::new(format!("models.{}", e.key), e.message);
@@ -106,6 +122,11 @@ pub struct TrainConfig {
     pub balance: bool,
     /// Seed for choosing which augmented copies balance a training set. Default 42.
     pub seed: u64,
+    /// Standardise every feature per speaker (actor) before anything else: each actor's rows
+    /// are centred and scaled by that actor's own mean and standard deviation. Uses no labels,
+    /// so it is legitimate at test time too, given several recordings of the test speaker.
+    /// Default false.
+    pub speaker_normalization: bool,
 }
 
 impl Default for TrainConfig {
@@ -114,6 +135,7 @@ impl Default for TrainConfig {
             exclude_classes: Vec::new(),
             balance: true,
             seed: 42,
+            speaker_normalization: false,
         }
     }
 }
@@ -207,7 +229,8 @@ impl Dataset {
             .iter()
             .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
-        let augmented = if config.train.balance && paths.augmented().exists() {
+        let mut table = table;
+        let mut augmented = if config.train.balance && paths.augmented().exists() {
             let df = parquet::read(&paths.augmented())?;
             let aug = tables::feature_table(&df, &names)
                 .with_context(|| format!("cannot use {}", paths.augmented().display()))?;
@@ -224,6 +247,17 @@ impl Dataset {
         } else {
             None
         };
+        if config.train.speaker_normalization {
+            let norms = SpeakerNorm::fit(table.x.view(), &table.actors);
+            norms
+                .apply(&mut table.x, &table.actors)
+                .map_err(|e| anyhow!(e))?;
+            if let Some((aug, _)) = &mut augmented {
+                norms
+                    .apply(&mut aug.x, &aug.actors)
+                    .map_err(|e| anyhow!(e))?;
+            }
+        }
         Ok(Dataset {
             encoder,
             table,
@@ -301,7 +335,8 @@ fn select(t: &FeatureTable, rows: &[usize]) -> FeatureTable {
 /// The outcome of one (split, model) job.
 struct JobResult {
     split: usize,
-    model: ModelKind,
+    /// A [`ModelKind`] name, or `ensemble`.
+    model: &'static str,
     predicted: Vec<usize>,
     proba: Array2<f64>,
     history: Vec<Epoch>,
@@ -337,10 +372,16 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let jobs: Vec<(usize, ModelKind)> = (0..splits.len())
         .flat_map(|s| config.models.train.iter().map(move |&m| (s, m)))
         .collect();
-    let results: Vec<JobResult> = jobs
+    let mut results: Vec<JobResult> = jobs
         .par_iter()
         .map(|&(s, kind)| run_job(&ds, &splits[s], s, kind, config))
         .collect::<Result<_>>()?;
+    if !config.models.ensemble.is_empty() {
+        let ensembles: Vec<JobResult> = (0..splits.len())
+            .map(|s| ensemble(&results, s, &config.models.ensemble))
+            .collect();
+        results.extend(ensembles);
+    }
 
     write_predictions(paths, &ds, &splits, &results, &labels)?;
     write_splits(paths, &ds, &splits, config)?;
@@ -393,7 +434,7 @@ fn run_job(
     );
     Ok(JobResult {
         split: index,
-        model: kind,
+        model: kind.name(),
         predicted,
         proba,
         history,
@@ -401,6 +442,29 @@ fn run_job(
         n_augmented: extra.len(),
         fit_seconds,
     })
+}
+
+/// The mean of the members' class probabilities on split `split`.
+fn ensemble(results: &[JobResult], split: usize, members: &[ModelKind]) -> JobResult {
+    let parts: Vec<&JobResult> = results
+        .iter()
+        .filter(|r| r.split == split && members.iter().any(|m| m.name() == r.model))
+        .collect();
+    let mut proba = parts[0].proba.clone();
+    for p in &parts[1..] {
+        proba += &p.proba;
+    }
+    proba /= parts.len() as f64;
+    JobResult {
+        split,
+        model: "ensemble",
+        predicted: crate::models::argmax_rows(proba.view()),
+        proba,
+        history: Vec::new(),
+        n_train: parts[0].n_train,
+        n_augmented: parts[0].n_augmented,
+        fit_seconds: parts.iter().map(|p| p.fit_seconds).sum(),
+    }
 }
 
 /// `predictions.parquet`: `path`, `protocol`, `fold`, `model`, `actor`, `true`, `predicted`,
@@ -426,7 +490,7 @@ fn write_predictions(
             path.push(ds.table.paths[i].clone());
             protocol.push(split.protocol);
             fold.push(split.fold.clone());
-            model.push(r.model.name());
+            model.push(r.model);
             actor.push(i32::from(ds.table.actors[i]));
             truth.push(labels[ds.y[i]].clone());
             predicted.push(labels[r.predicted[k]].clone());
@@ -507,7 +571,7 @@ fn write_fits(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Result<
             vec![
                 s.protocol.to_string(),
                 s.fold.clone(),
-                r.model.name().to_string(),
+                r.model.to_string(),
                 r.n_train.to_string(),
                 r.n_augmented.to_string(),
                 r.history.len().to_string(),
@@ -533,7 +597,7 @@ fn write_fits(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Result<
 fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Result<()> {
     for r in results.iter().filter(|r| !r.history.is_empty()) {
         let split = &splits[r.split];
-        let dir = paths.reports_dir.join(split.protocol).join(r.model.name());
+        let dir = paths.reports_dir.join(split.protocol).join(r.model);
         let points: Vec<crate::report::EpochPoint> = r
             .history
             .iter()
@@ -548,10 +612,7 @@ fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Resul
             &points,
             &format!(
                 "{} {} {} (+{} augmented rows)",
-                r.model.name(),
-                split.protocol,
-                split.fold,
-                r.n_augmented
+                r.model, split.protocol, split.fold, r.n_augmented
             ),
         )?;
     }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Ablation over the levers of issue 4: runs `ser-pipeline run --stage all` once per variant (each
+# a list of --set overrides on top of ./pipeline.toml) over the RAVDESS copy, and prints a
+# Markdown table of the mean accuracy / macro F1 / min class recall per protocol.
+#
+# Usage: tools/ablation.sh [VARIANT ...]     (default: every variant below, in order;
+#        'NAME|key=value;key=value' runs an ad-hoc variant)
+# Env:   RAVDESS_DIR (default data/ravdess), ABLATION_OUT (default target/ablation),
+#        MODEL (the model whose numbers are tabled; default mlp)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="${RAVDESS_DIR:-data/ravdess}"
+out="${ABLATION_OUT:-target/ablation}"
+model="${MODEL:-mlp}"
+[ -d "$root/Actor_01" ] || { echo "ablation: no RAVDESS at $root (set RAVDESS_DIR)" >&2; exit 1; }
+cargo build --release -q
+bin=./target/release/ser-pipeline
+
+# name | overrides (separated by ';'). Each variant adds one lever to the one before, unless noted.
+variants=(
+  'original|models.train=["mlp"]'
+  '+std|models.train=["mlp"];features.stats=["mean","std"]'
+  '+speaker_norm|models.train=["mlp"];features.stats=["mean","std"];train.speaker_normalization=true'
+)
+declare -A by_name
+order=()
+for v in "${variants[@]}"; do by_name["${v%%|*}"]="${v#*|}"; order+=("${v%%|*}"); done
+# An argument NAME=OVERRIDES defines an ad-hoc variant; a bare NAME picks one above.
+if [ $# -gt 0 ]; then
+  order=()
+  for a in "$@"; do
+    if [[ "$a" == *"|"* ]]; then by_name["${a%%|*}"]="${a#*|}"; order+=("${a%%|*}"); else order+=("$a"); fi
+  done
+fi
+
+printf '| variant | random acc | random macro F1 | random min recall | actor-kfold acc | actor-kfold macro F1 | wall s |\n'
+printf '|---|---|---|---|---|---|---|\n'
+for name in "${order[@]}"; do
+  sets=()
+  IFS=';' read -ra parts <<< "${by_name[$name]}"
+  for p in "${parts[@]}"; do sets+=(--set "$p"); done
+  dir="$PWD/$out/$name"
+  rm -rf "$dir"
+  start=$(date +%s.%N)
+  "$bin" run --stage all -q --force --data-root "$root" \
+    --set "data.out_dir=\"$dir/data\"" --set "data.reports_dir=\"$dir/reports\"" "${sets[@]}"
+  wall=$(echo "$(date +%s.%N) - $start" | bc)
+  awk -F, -v m="$model" -v name="$name" -v wall="$wall" '
+    $3 == "mean" && $2 == m { acc[$1] = $5; f1[$1] = $7; rec[$1] = $9 }
+    END { printf "| %s | %s | %s | %s | %s | %s | %.0f |\n", name, acc["random"], f1["random"], rec["random"], acc["actor_kfold"], f1["actor_kfold"], wall }
+  ' "$dir/reports/metrics.csv"
+done
