@@ -1029,7 +1029,8 @@ mod tests {
         assert!(leak < 1e-3, "{leak}");
     }
 
-    /// Reference values from librosa 0.11.0 (numpy 2.4.6, scipy 1.17.1) for
+    /// Reference values from librosa 0.11.0 (numpy 2.4.6, scipy 1.17.1), printed by
+    /// `tools/reference/librosa_augment_reference.py`, for
     /// `y = rich(6000, 16000.0).astype(np.float64)`: `librosa.effects.time_stretch(y, rate=1.25)`
     /// and `librosa.effects.pitch_shift(y, sr=16000, n_steps=3, res_type="fft")`, at indices
     /// 0, 500, ..., plus the sum of squares. The input is given to librosa in float64 so that its

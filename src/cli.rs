@@ -30,6 +30,28 @@ pub struct Cli {
 pub enum Command {
     /// Run one stage of the pipeline, or all of them, as configured in pipeline.toml.
     Run(RunArgs),
+    /// Predict the emotion of audio files with a saved model.
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A model folder written by the train stage, e.g. data/models/mlp.
+    #[arg(long, value_name = "DIR", default_value = "data/models/mlp")]
+    pub model: PathBuf,
+
+    /// Audio files, or folders searched at any depth for .wav / .flac.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Print JSON (one array of objects) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the predictions to this table (.parquet or .csv). Default when a folder is
+    /// given: predictions.parquet.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod features;
 pub mod lock;
 pub mod metrics;
 pub mod models;
+pub mod predict;
 pub mod preprocess;
 pub mod progress;
 pub mod report;

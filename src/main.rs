@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use ser_pipeline::cli::{Cli, Command, RunArgs, StageArg};
+use ser_pipeline::cli::{Cli, Command, PredictArgs, RunArgs, StageArg};
 use ser_pipeline::config::{Config, ConfigError};
 use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     init_logging(&cli);
     let result = match &cli.command {
         Command::Run(args) => run(args, &cli),
+        Command::Predict(args) => predict(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -58,6 +59,8 @@ fn init_logging(cli: &Cli) {
     env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
         .filter_module("ser_pipeline", level)
+        // symphonia logs its own probe failures; we report them, naming the file.
+        .filter_module("symphonia", log::LevelFilter::Off)
         .parse_env("SER_LOG")
         .format_target(false)
         .init();
@@ -127,4 +130,156 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
     };
     pool.install(|| stages::write_run_record(&paths, &settings.config, &summary, started, code))?;
     Ok(code)
+}
+
+fn predict(args: &PredictArgs) -> Result<u8> {
+    use ser_pipeline::predict::{predict_files, Predictor};
+    let predictor = Predictor::load(&args.model)?;
+    let mut files = Vec::new();
+    let mut any_dir = false;
+    for input in &args.inputs {
+        if input.is_dir() {
+            any_dir = true;
+            let (found, problems) = ser_pipeline::corpus::walk(input);
+            for p in problems {
+                log::warn!("predict: {}: {}", input.join(&p.path).display(), p.message);
+            }
+            files.extend(found.into_iter().map(|f| f.abs_path));
+        } else {
+            files.push(input.clone());
+        }
+    }
+    if files.is_empty() {
+        anyhow::bail!("predict: no audio files (.wav, .flac) in the inputs");
+    }
+    let results = predict_files(&predictor, &files);
+    for r in results.iter().filter(|r| r.error.is_some()) {
+        log::warn!(
+            "predict: skipped {}: {}",
+            r.path,
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print_table(&predictor.card.labels, &results);
+    }
+    let out = args
+        .out
+        .clone()
+        .or_else(|| any_dir.then(|| "predictions.parquet".into()));
+    if let Some(out) = out {
+        write_prediction_table(&out, &predictor.card.labels, &results)?;
+        log::info!("predict: wrote {}", out.display());
+    }
+    let skipped = results.iter().filter(|r| r.error.is_some()).count();
+    Ok(if skipped == 0 {
+        exit::OK
+    } else {
+        exit::SKIPPED
+    })
+}
+
+fn print_table(labels: &[String], results: &[ser_pipeline::predict::FileResult]) {
+    let width = results
+        .iter()
+        .map(|r| r.path.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    print!("{:<width$}  {:<10}", "file", "emotion");
+    for l in labels {
+        print!(" {:>9}", l.chars().take(9).collect::<String>());
+    }
+    println!();
+    for r in results {
+        match &r.prediction {
+            Some(p) => {
+                print!("{:<width$}  {:<10}", r.path, p.emotion);
+                for (_, v) in &p.probabilities {
+                    print!(" {v:>9.3}");
+                }
+                println!();
+            }
+            None => println!(
+                "{:<width$}  error: {}",
+                r.path,
+                r.error.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
+/// `path`, `emotion`, `duration_s`, `error`, then `prob_<class>`; .csv or .parquet by extension.
+fn write_prediction_table(
+    out: &Path,
+    labels: &[String],
+    results: &[ser_pipeline::predict::FileResult],
+) -> Result<()> {
+    use polars::prelude::{Column, DataFrame};
+    let mut columns = vec![
+        Column::new(
+            "path".into(),
+            results.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "emotion".into(),
+            results
+                .iter()
+                .map(|r| r.prediction.as_ref().map(|p| p.emotion.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "duration_s".into(),
+            results
+                .iter()
+                .map(|r| r.prediction.as_ref().map(|p| p.duration_s))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "error".into(),
+            results
+                .iter()
+                .map(|r| r.error.as_deref())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (j, label) in labels.iter().enumerate() {
+        columns.push(Column::new(
+            format!("prob_{label}").into(),
+            results
+                .iter()
+                .map(|r| r.prediction.as_ref().map(|p| p.probabilities[j].1))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if out.extension().and_then(|e| e.to_str()) == Some("csv") {
+        let mut header = vec!["path", "emotion", "duration_s", "error"];
+        let prob_names: Vec<String> = labels.iter().map(|l| format!("prob_{l}")).collect();
+        header.extend(prob_names.iter().map(String::as_str));
+        let rows: Vec<Vec<String>> = results
+            .iter()
+            .map(|r| {
+                let mut row = vec![r.path.clone()];
+                match &r.prediction {
+                    Some(p) => {
+                        row.push(p.emotion.clone());
+                        row.push(p.duration_s.to_string());
+                        row.push(String::new());
+                        row.extend(p.probabilities.iter().map(|(_, v)| v.to_string()));
+                    }
+                    None => {
+                        row.extend([String::new(), String::new()]);
+                        row.push(r.error.clone().unwrap_or_default());
+                        row.extend(labels.iter().map(|_| String::new()));
+                    }
+                }
+                row
+            })
+            .collect();
+        return ser_pipeline::data::csv::write(out, &header, &rows);
+    }
+    let mut df = DataFrame::new(results.len(), columns)?;
+    ser_pipeline::data::parquet::write(out, &mut df)
 }

@@ -1,0 +1,94 @@
+//! `ser-pipeline predict` on a model trained by the pipeline: a table, JSON, a predictions
+//! table for a folder, and a clear error for a file that is not audio.
+
+mod common;
+
+use common::{make_corpus, Workspace};
+use ser_pipeline::data::parquet;
+
+const CONFIG: &str = r#"
+[split.random]
+seeds = [1]
+[split.actor_holdout]
+enabled = false
+[split.actor_kfold]
+k = 2
+[models]
+train = ["mlp", "logistic_regression"]
+[models.mlp]
+hidden_layers = [32]
+"#;
+
+#[test]
+fn predict_reports_each_file_and_skips_bad_ones() {
+    let ws = Workspace::new(CONFIG);
+    let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+    let out = ws.cmd(&["run", "-q"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    std::fs::write(ws.path().join("notes.wav"), b"not audio at all").unwrap();
+    let one = ws.corpus().join(&written[0]);
+    let out = ws
+        .cmd(&["predict", "--model", "out/models/mlp", "--json"])
+        .arg(&one)
+        .arg(ws.path().join("notes.wav"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let emotion = rows[0]["emotion"].as_str().unwrap();
+    assert!(ser_pipeline::corpus::Emotion::from_label(emotion).is_some());
+    let probs = rows[0]["probabilities"].as_array().unwrap();
+    assert_eq!(probs.len(), 8);
+    let total: f64 = probs.iter().map(|p| p[1].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-9);
+    assert!((rows[0]["duration_s"].as_f64().unwrap() - 0.3).abs() < 1e-3);
+    assert!(rows[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a readable audio file"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("notes.wav"));
+
+    // A folder: a table on stdout and predictions.parquet with one row per file.
+    let out = ws
+        .cmd(&[
+            "predict",
+            "--model",
+            "out/models/logistic_regression",
+            "corpus",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1 + written.len());
+    let df = parquet::read(&ws.path().join("predictions.parquet")).unwrap();
+    assert_eq!(df.height(), written.len());
+    assert!(df.column("prob_surprised").is_ok());
+
+    // A missing model folder is an error naming it.
+    let out = ws
+        .cmd(&["predict", "--model", "out/models/nothing"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("out/models/nothing"));
+}
