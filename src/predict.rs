@@ -96,9 +96,23 @@ impl Predictor {
         }
     }
 
-    /// Decodes and predicts one file on its own (no speaker grouping).
+    /// Decodes and predicts one file on its own.
     pub fn predict_file(&self, path: &Path) -> Result<Prediction> {
         let audio = audio::decode(path).with_context(|| format!("{}", path.display()))?;
+        self.predict_audio(audio)
+    }
+
+    /// Predicts one decoded recording on its own. A model trained with per-speaker
+    /// normalisation cannot judge a lone clip (its speaker's statistics are unknown), so that is
+    /// refused with an explanation.
+    pub fn predict_audio(&self, audio: Audio) -> Result<Prediction> {
+        if self.needs_speaker_groups() {
+            bail!(
+                "model {} standardises features per speaker and needs several recordings of the \
+                 same speaker; use `ser-pipeline predict` on a folder of that speaker's files",
+                self.dir.display()
+            );
+        }
         let duration = audio.duration_s();
         let x = Array2::from_shape_vec((1, self.card.feature_names.len()), self.features(audio)?)?;
         let p = self.predict_rows(x, &[0])?;

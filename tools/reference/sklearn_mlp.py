@@ -2,14 +2,16 @@
 """Reference runs of scikit-learn's MLPClassifier for the parity tests of `src/models/mlp.rs`.
 
 Writes, relative to the repository root:
-  tests/fixtures/sklearn_mlp/trajectory.json  exact-trajectory cases: small data, scikit-learn's own
-      initial weights (drawn with its `_init_coef`), and, after training with shuffle=False and
-      early_stopping=False (so no other random draw is made), the loss curve and the final
-      predict_proba. The Rust test starts from the same weights and must follow the same path.
-  tests/fixtures/sklearn_mlp/accuracy.json    a fixed synthetic 8-class problem (make_classification,
-      rounded to 5 decimals, which both sides read as is) and scikit-learn's test accuracy with the
-      default adam/early-stopping recipe for twenty seeds. The random streams differ (numpy's MT19937
-      vs ChaCha8), so the Rust test compares the mean accuracy over the same seeds.
+  tests/fixtures/sklearn_mlp/trajectory.json
+      Exact-trajectory cases: small data, scikit-learn's own initial weights (drawn with its
+      `_init_coef`), and, after training with shuffle=False and early_stopping=False (so no other
+      random draw is made), the loss curve and the final predict_proba. The Rust test starts from
+      the same weights and must follow the same path.
+  tests/fixtures/sklearn_mlp/accuracy.json
+      A fixed synthetic 8-class problem (make_classification, rounded to 5 decimals, which both
+      sides read as is) and scikit-learn's test accuracy with the default adam/early-stopping
+      recipe for twenty seeds. The random streams differ (numpy's MT19937 vs ChaCha8), so the
+      Rust test compares the mean accuracy over the same seeds.
 
 Usage (from the repository root):
   python3 -m venv /tmp/mlpvenv
@@ -38,7 +40,7 @@ OUT = Path("tests/fixtures/sklearn_mlp")
 
 
 def sklearn_initial_weights(clf: MLPClassifier, sizes: list[int], seed: int):
-    """The weights `clf.fit` starts from: its `_init_coef`, layer by layer, from RandomState(seed)."""
+    """The weights `clf.fit` starts from: `_init_coef` layer by layer from RandomState(seed)."""
     clf._random_state = np.random.RandomState(seed)
     coefs, intercepts = [], []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -129,8 +131,13 @@ def read_model(path: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--read-model", help="print the tensors of a safetensors file written by Mlp::to_safetensors")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--read-model",
+        help="print the tensors of a safetensors file written by Mlp::to_safetensors",
+    )
     args = ap.parse_args()
     if args.read_model:
         read_model(args.read_model)
