@@ -7,6 +7,14 @@
 //! `librosa.feature.melspectrogram(y, sr)` pooled with `np.mean(x, axis=1)`, a few frame rows of
 //! each (synthetic signals only), and `librosa.estimate_tuning(S=|stft|, sr, bins_per_octave=12)`.
 //!
+//! It also holds the optional families (`log_mel`, `mfcc_delta`, `mfcc_delta2`, `rms`, `zcr`,
+//! `spectral_centroid`, `spectral_bandwidth`, `spectral_rolloff`, `spectral_flatness`,
+//! `spectral_contrast`) pooled by the optional statistics (`std`, `min`, `max`, `median`, `p10`,
+//! `p90`, in float64 over librosa's frames), their frame rows, and `librosa.effects.trim` spans
+//! at `top_db` 30 and 60 with the default families of the trimmed signal. Those are compared
+//! with one extractor configured with every family and every statistic, through its pooled
+//! values in `feature_names` order, so the column layout is checked too.
+//!
 //! # Error measures and tolerances
 //!
 //! `a` is ours, `b` librosa's, `i` runs over one vector (a pooled family or one frame's row):
@@ -19,6 +27,11 @@
 //!   for every band within 100 dB of the vector's strongest band, absolute (in those units)
 //!   below. Mel power is non-negative and spans many decades; FFT round-off is relative to a
 //!   frame's total energy, so it is no longer negligible in bands far below the strongest.
+//! - log_mel and spectral_contrast (decibels): `max_i |a_i - b_i|`, in dB.
+//! - mfcc_delta, mfcc_delta2: as MFCC, `max_i |a_i - b_i| / max_i |b_i|`.
+//! - rms, zcr, spectral_centroid, spectral_bandwidth, spectral_rolloff, spectral_flatness: one
+//!   value per frame or statistic, so the same measure is the relative error `|a - b| / |b|`.
+//! - trim: the span's start and end must be identical (sample indices).
 //! - tuning: at most one bin of librosa's 0.01-wide tuning histogram apart. The estimate is the
 //!   histogram's argmax (a bin's left edge), so a peak on a bin edge may fall either side of it.
 //!   Compared as bin indices, since the JSON parser may return an edge 1 ulp off.
@@ -27,17 +40,21 @@
 //!
 //! The tolerances below sit a margin above the largest errors measured (recorded in the
 //! fixtures' README) and never above the targets: 1e-4 for MFCC and mel, 1e-3 for chroma.
+//! The optional families' tolerances are set the same way; see their constants.
 //!
 //! The RAVDESS test reads the corpus from `RAVDESS_DIR`, else `data/ravdess` under the crate
 //! root; without it the test says SKIPPED on stderr and passes, unless `SER_REQUIRE_DATA=1`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
-use ser_pipeline::audio;
-use ser_pipeline::features::{Extractor, FeatureParams, Frames};
+use ser_pipeline::audio::{self, Audio};
+use ser_pipeline::features::{
+    self, Extractor, Family as Fam, FeatureError, FeatureParams, Frames, Stat,
+};
 use serde::Deserialize;
 
 // Measured with the committed fixtures (see the fixtures' README): MFCC 3.6e-15, chroma 6.7e-16,
@@ -58,6 +75,37 @@ const TUNING_TOL_BINS: i64 = 1;
 /// Mel bands below this fraction of the vector's maximum are compared in absolute terms.
 const MEL_FLOOR: f64 = 1e-10;
 
+// The optional families. Measured with the committed fixtures (largest over the synthetic and
+// RAVDESS signals, pooled values and frame rows; see the fixtures' README): log_mel 4.1e-13 dB,
+// deltas 4.0e-14, rms 6.5e-16 (frames bit-identical: librosa's float32 arithmetic is
+// reproduced), zcr 2.5e-15 (frames identical), centroid 1.5e-14, bandwidth 4.8e-13, rolloff
+// 1.1e-15 (every frame picks librosa's bin), flatness 3.1e-12, contrast 3.9e-9 dB (a valley of
+// a pure tone, far below its frame's energy, where FFT round-off is relatively large). Trim
+// spans are identical. As above, the tolerances leave 100x or more for another CPU and stay
+// orders of magnitude below what a real deviation costs.
+
+/// log_mel, absolute dB (mel's 1e-9 relative is 4.3e-9 dB).
+const LOG_MEL_TOL: f64 = 1e-9;
+/// mfcc_delta and mfcc_delta2, as MFCC, with an absolute floor (below).
+const DELTA_TOL: f64 = 1e-11;
+/// Delta vectors smaller than this (MFCC units per frame) are compared in absolute terms: the
+/// mean delta of a signal that starts and ends in silence telescopes to round-off (1e-15).
+const DELTA_FLOOR: f64 = 1.0;
+/// rms, relative. Frames are bit-identical; pooling order leaves round-off.
+const RMS_TOL: f64 = 1e-12;
+/// zcr, relative. Frames are identical (counts over 2048); pooling order leaves round-off.
+const ZCR_TOL: f64 = 1e-12;
+/// spectral_centroid, relative.
+const CENTROID_TOL: f64 = 1e-11;
+/// spectral_bandwidth, relative.
+const BANDWIDTH_TOL: f64 = 1e-10;
+/// spectral_rolloff, relative. A frame picking a neighbouring bin would cost 1e-2 and fail.
+const ROLLOFF_TOL: f64 = 1e-12;
+/// spectral_flatness, relative.
+const FLATNESS_TOL: f64 = 1e-9;
+/// spectral_contrast, absolute dB.
+const CONTRAST_TOL: f64 = 1e-6;
+
 const N_MFCC: usize = 40;
 const N_CHROMA: usize = 12;
 const N_MELS: usize = 128;
@@ -67,6 +115,7 @@ struct Reference {
     versions: serde_json::Map<String, serde_json::Value>,
     synthetic: Vec<SyntheticRef>,
     ravdess: Vec<FileRef>,
+    trim: TrimRefs,
 }
 
 /// Pooled features of one signal.
@@ -81,6 +130,10 @@ struct Pooled {
     mel_mean: Vec<f64>,
 }
 
+/// `{family: {stat: values}}` for the optional families; `None` where librosa refuses (a delta
+/// of fewer frames than its width).
+type ExtraPooled = BTreeMap<String, Option<BTreeMap<String, Vec<f64>>>>;
+
 #[derive(Debug, Deserialize)]
 struct SyntheticRef {
     name: String,
@@ -93,6 +146,10 @@ struct SyntheticRef {
     mfcc_frames: Vec<Vec<f64>>,
     chroma_frames: Vec<Vec<f64>>,
     mel_frames: Vec<Vec<f64>>,
+    #[serde(rename = "pooled")]
+    extra: ExtraPooled,
+    /// Rows of the frames in `frame_index` order (log_mel: the first only).
+    extra_frames: BTreeMap<String, Option<Vec<Vec<f64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,14 +160,43 @@ struct FileRef {
     file_size: u64,
     #[serde(flatten)]
     pooled: Pooled,
+    #[serde(rename = "pooled")]
+    extra: ExtraPooled,
+}
+
+#[derive(Debug, Deserialize)]
+struct TrimRefs {
+    synthetic: Vec<TrimRef>,
+    ravdess: Vec<TrimRef>,
+}
+
+/// `librosa.effects.trim(y, top_db)` of one signal: the span kept and the default families'
+/// means (and rms's) of the trimmed signal.
+#[derive(Debug, Deserialize)]
+struct TrimRef {
+    /// The synthetic signal's name, or the RAVDESS path.
+    #[serde(alias = "path")]
+    name: String,
+    top_db: f64,
+    start: usize,
+    end: usize,
+    #[serde(flatten)]
+    pooled: Pooled,
+    rms_mean: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Measure {
-    /// Error over the vector's largest reference magnitude (MFCC, chroma).
+    /// Error over the vector's largest reference magnitude (MFCC, chroma, deltas; for one-value
+    /// vectors the relative error).
     VectorScaled,
     /// Element-wise relative error with a floor at `MEL_FLOOR` of the vector's maximum.
     FlooredRelative,
+    /// Absolute error (decibels).
+    Absolute,
+    /// Error over the vector's largest reference magnitude, or over the floor when that is
+    /// smaller (deltas: absolute in MFCC units per frame below `DELTA_FLOOR`).
+    FlooredScale(f64),
 }
 
 /// The documented error of `ours` against `reference` (see the module docs), and the index of
@@ -121,6 +207,8 @@ fn error(ours: &[f64], reference: &[f64], measure: Measure) -> (f64, usize) {
     let errors = ours.iter().zip(reference).map(|(a, b)| {
         let d = (a - b).abs();
         match measure {
+            Measure::Absolute => d,
+            Measure::FlooredScale(floor) => d / scale.max(floor),
             // An all-zero reference (a silent frame) must be matched exactly.
             _ if scale == 0.0 => d,
             Measure::VectorScaled => d / scale,
@@ -140,6 +228,7 @@ struct Family {
     tol: f64,
     max_err: f64,
     worst: String,
+    compared: usize,
 }
 
 impl Family {
@@ -150,6 +239,7 @@ impl Family {
             tol,
             max_err: 0.0,
             worst: String::new(),
+            compared: 0,
         }
     }
 
@@ -163,12 +253,14 @@ impl Family {
                 reference.len()
             ));
         }
+        self.compared += 1;
         let (err, i) = error(ours, reference, self.measure);
         if err > self.max_err || err.is_nan() {
             self.max_err = err;
             let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             self.worst = format!(
-                "{what}, element {i} (|librosa| / max = {:.1e})",
+                "{what}, element {i} (librosa {:.6e}, |librosa| / max = {:.1e})",
+                reference[i],
                 reference[i].abs() / scale
             );
         }
@@ -181,11 +273,51 @@ impl Family {
     }
 }
 
+/// The optional families' checks, with their measures and tolerances.
+fn extra_checks() -> Vec<(Fam, Family)> {
+    use Measure::{Absolute, FlooredScale, VectorScaled};
+    vec![
+        (Fam::LogMel, Family::new("log_mel", Absolute, LOG_MEL_TOL)),
+        (
+            Fam::MfccDelta,
+            Family::new("mfcc_delta", FlooredScale(DELTA_FLOOR), DELTA_TOL),
+        ),
+        (
+            Fam::MfccDelta2,
+            Family::new("mfcc_delta2", FlooredScale(DELTA_FLOOR), DELTA_TOL),
+        ),
+        (Fam::Rms, Family::new("rms", VectorScaled, RMS_TOL)),
+        (Fam::Zcr, Family::new("zcr", VectorScaled, ZCR_TOL)),
+        (
+            Fam::SpectralCentroid,
+            Family::new("spectral_centroid", VectorScaled, CENTROID_TOL),
+        ),
+        (
+            Fam::SpectralBandwidth,
+            Family::new("spectral_bandwidth", VectorScaled, BANDWIDTH_TOL),
+        ),
+        (
+            Fam::SpectralRolloff,
+            Family::new("spectral_rolloff", VectorScaled, ROLLOFF_TOL),
+        ),
+        (
+            Fam::SpectralFlatness,
+            Family::new("spectral_flatness", VectorScaled, FLATNESS_TOL),
+        ),
+        (
+            Fam::SpectralContrast,
+            Family::new("spectral_contrast", Absolute, CONTRAST_TOL),
+        ),
+    ]
+}
+
 struct Checker {
     mfcc: Family,
     chroma: Family,
     mel: Family,
+    extra: Vec<(Fam, Family)>,
     max_tuning_bins: i64,
+    spans: usize,
     failures: Vec<String>,
 }
 
@@ -195,7 +327,9 @@ impl Checker {
             mfcc: Family::new("mfcc", Measure::VectorScaled, MFCC_TOL),
             chroma: Family::new("chroma", Measure::VectorScaled, CHROMA_TOL),
             mel: Family::new("mel", Measure::FlooredRelative, MEL_TOL),
+            extra: extra_checks(),
             max_tuning_bins: 0,
+            spans: 0,
             failures: Vec::new(),
         }
     }
@@ -204,9 +338,17 @@ impl Checker {
         self.failures.push(line);
     }
 
-    /// Decodes `path`, extracts features and compares the pooled values with `reference`.
-    /// Returns the frame matrices for further checks.
-    fn check_pooled(&mut self, what: &str, path: &Path, reference: &Pooled) -> Option<Frames> {
+    fn extra_family(&mut self, family: Fam) -> &mut Family {
+        &mut self
+            .extra
+            .iter_mut()
+            .find(|(f, _)| *f == family)
+            .expect("every optional family has a check")
+            .1
+    }
+
+    /// Decodes `path` and checks it is the signal librosa read.
+    fn decode(&mut self, what: &str, path: &Path, reference: &Pooled) -> Option<Audio> {
         let audio = match audio::decode(path) {
             Ok(a) => a,
             Err(e) => {
@@ -225,14 +367,27 @@ impl Checker {
             ));
             return None;
         }
-        let params = FeatureParams::default();
+        Some(audio)
+    }
+
+    /// Extracts the default features of `samples` with `params` (default families and stats,
+    /// possibly trimming) and compares the pooled values with `reference`. Returns the frame
+    /// matrices for further checks.
+    fn check_default(
+        &mut self,
+        what: &str,
+        samples: &[f32],
+        sample_rate: u32,
+        params: &FeatureParams,
+        reference: &Pooled,
+    ) -> Option<Frames> {
         assert_eq!(
             (params.n_mfcc, params.n_chroma, params.n_mels),
             (N_MFCC, N_CHROMA, N_MELS),
             "the fixtures are made with the default parameters"
         );
-        let extractor = Extractor::new(&params, audio.sample_rate);
-        let features = match extractor.extract(&audio.samples) {
+        let extractor = Extractor::new(params, sample_rate);
+        let features = match extractor.extract(samples) {
             Ok(f) => f,
             Err(e) => {
                 self.fail(format!("{what}: extraction failed: {e}"));
@@ -262,7 +417,7 @@ impl Checker {
                 features.tuning, reference.tuning
             ));
         }
-        match extractor.frames(&audio.samples) {
+        match extractor.frames(samples) {
             Ok(frames) => Some(frames),
             Err(e) => {
                 self.fail(format!("{what}: frames failed: {e}"));
@@ -272,37 +427,175 @@ impl Checker {
     }
 
     fn check_frame_rows(&mut self, reference: &SyntheticRef, frames: &Frames) {
-        let families: [(&str, Option<&Array2<f64>>, &Vec<Vec<f64>>); 3] = [
-            ("mfcc", frames.mfcc.as_ref(), &reference.mfcc_frames),
-            ("chroma", frames.chroma.as_ref(), &reference.chroma_frames),
-            ("mel", frames.mel.as_ref(), &reference.mel_frames),
+        let families: [FrameRows<'_>; 3] = [
+            ("mfcc", frames.get(Fam::Mfcc), &reference.mfcc_frames),
+            ("chroma", frames.get(Fam::Chroma), &reference.chroma_frames),
+            ("mel", frames.get(Fam::Mel), &reference.mel_frames),
         ];
         for (name, matrix, rows) in families {
-            let Some(matrix) = matrix else {
-                self.fail(format!("{}: no {name} frames", reference.name));
+            let family = match name {
+                "mfcc" => &mut self.mfcc,
+                "chroma" => &mut self.chroma,
+                _ => &mut self.mel,
+            };
+            let lines = compare_rows(family, reference, matrix, rows);
+            self.failures.extend(lines);
+        }
+    }
+
+    /// Extracts every family with every statistic and compares what the reference holds:
+    /// the optional families' pooled values and, given `rows`, their frame rows.
+    fn check_extra(
+        &mut self,
+        what: &str,
+        samples: &[f32],
+        sample_rate: u32,
+        reference: &ExtraPooled,
+        rows: Option<&SyntheticRef>,
+    ) {
+        // librosa refuses deltas of fewer frames than their width: so must we.
+        let refused: Vec<Fam> = [Fam::MfccDelta, Fam::MfccDelta2]
+            .into_iter()
+            .filter(|f| matches!(reference.get(f.name()), Some(None)))
+            .collect();
+        for &family in &refused {
+            let params = FeatureParams {
+                families: vec![family],
+                ..FeatureParams::default()
+            };
+            match Extractor::new(&params, sample_rate).extract(samples) {
+                Err(FeatureError::TooShort { .. }) => {}
+                other => self.fail(format!(
+                    "{what}: librosa refuses {family} here, we give {other:?}"
+                )),
+            }
+        }
+        let params = FeatureParams {
+            families: Fam::ALL
+                .into_iter()
+                .filter(|f| !refused.contains(f))
+                .collect(),
+            stats: Stat::ALL.to_vec(),
+            ..FeatureParams::default()
+        };
+        let extractor = Extractor::new(&params, sample_rate);
+        let features = match extractor.extract(samples) {
+            Ok(f) => f,
+            Err(e) => {
+                self.fail(format!("{what}: extraction of every family failed: {e}"));
+                return;
+            }
+        };
+        let names = params.feature_names();
+        assert_eq!(names.len(), features.values.len());
+        let mut offset = 0;
+        let mut pooled: HashMap<(Fam, Stat), &[f64]> = HashMap::new();
+        for &family in &params.families {
+            let dims = params.dims(family);
+            for &stat in &params.stats {
+                let first = format!("{family}_{stat}_");
+                assert!(
+                    names[offset..offset + dims]
+                        .iter()
+                        .all(|n| n.starts_with(&first)),
+                    "column layout: {first}"
+                );
+                pooled.insert((family, stat), &features.values[offset..offset + dims]);
+                offset += dims;
+            }
+        }
+        for (family, stats) in reference {
+            let Some(stats) = stats else { continue };
+            let Some(fam) = Fam::ALL.into_iter().find(|f| f.name() == family) else {
+                self.fail(format!("{what}: unknown family {family} in the reference"));
                 continue;
             };
-            if matrix.nrows() != reference.pooled.n_frames {
-                self.fail(format!(
-                    "{}: {name} has {} frames, librosa {}",
-                    reference.name,
-                    matrix.nrows(),
-                    reference.pooled.n_frames
-                ));
-                continue;
-            }
-            for (&t, row) in reference.frame_index.iter().zip(rows) {
-                let ours = matrix.row(t).to_vec();
-                let what = format!("{} frame {t}", reference.name);
-                let family = match name {
-                    "mfcc" => &mut self.mfcc,
-                    "chroma" => &mut self.chroma,
-                    _ => &mut self.mel,
+            for (stat, values) in stats {
+                let Some(st) = Stat::ALL.into_iter().find(|s| s.name() == stat) else {
+                    self.fail(format!("{what}: unknown statistic {stat} in the reference"));
+                    continue;
                 };
-                if let Some(line) = family.check(&what, &ours, row) {
-                    self.failures.push(line);
+                let ours = pooled[&(fam, st)];
+                let line = self
+                    .extra_family(fam)
+                    .check(&format!("{what} {stat}"), ours, values);
+                self.failures.extend(line);
+            }
+        }
+        let Some(reference) = rows else { return };
+        let frames = match extractor.frames(samples) {
+            Ok(f) => f,
+            Err(e) => {
+                self.fail(format!("{what}: frames failed: {e}"));
+                return;
+            }
+        };
+        for (family, rows) in &reference.extra_frames {
+            let Some(rows) = rows else { continue };
+            let fam = Fam::ALL
+                .into_iter()
+                .find(|f| f.name() == family)
+                .expect("known family");
+            let matrix = frames.get(fam);
+            let lines = compare_rows(self.extra_family(fam), reference, matrix, rows);
+            self.failures.extend(lines);
+            // rms (librosa's float32 arithmetic, reproduced) and zcr (counts over the frame
+            // length) are exact, not merely close.
+            if let (Fam::Rms | Fam::Zcr, Some(matrix)) = (fam, matrix) {
+                for (&t, row) in reference.frame_index.iter().zip(rows) {
+                    if t < matrix.nrows() && matrix.row(t).to_vec() != *row {
+                        self.fail(format!(
+                            "{what} frame {t} {family}: {:?} is not exactly librosa's {row:?}",
+                            matrix.row(t)
+                        ));
+                    }
                 }
             }
+        }
+    }
+
+    /// `librosa.effects.trim` parity: the span, and the default families (and rms) of the
+    /// trimmed signal through an extractor with `trim_top_db`.
+    fn check_trim(&mut self, samples: &[f32], sample_rate: u32, reference: &TrimRef) {
+        let what = format!("{} trimmed at {} dB", reference.name, reference.top_db);
+        self.spans += 1;
+        let span = features::trim(samples, reference.top_db, 2048, 512);
+        if span != (reference.start, reference.end) {
+            self.fail(format!(
+                "{what}: span {span:?}, librosa [{}, {})",
+                reference.start, reference.end
+            ));
+            return;
+        }
+        let params = FeatureParams {
+            trim_top_db: Some(reference.top_db),
+            ..FeatureParams::default()
+        };
+        if reference.pooled.n_samples != span.1 - span.0 {
+            self.fail(format!("{what}: the reference's n_samples is not its span"));
+        }
+        if let Some(frames) =
+            self.check_default(&what, samples, sample_rate, &params, &reference.pooled)
+        {
+            if frames.span != span {
+                self.fail(format!(
+                    "{what}: extractor span {:?}, trim {span:?}",
+                    frames.span
+                ));
+            }
+        }
+        let params = FeatureParams {
+            families: vec![Fam::Rms],
+            ..params
+        };
+        match Extractor::new(&params, sample_rate).extract(samples) {
+            Ok(f) => {
+                let line = self
+                    .extra_family(Fam::Rms)
+                    .check(&what, &f.values, &reference.rms_mean);
+                self.failures.extend(line);
+            }
+            Err(e) => self.fail(format!("{what}: rms failed: {e}")),
         }
     }
 
@@ -310,11 +603,14 @@ impl Checker {
     /// every failure when there is one.
     fn finish(self, title: &str) {
         let mut report = format!("librosa parity, {title}: largest errors (tolerance)\n");
-        for f in [&self.mfcc, &self.chroma, &self.mel] {
+        let all = [&self.mfcc, &self.chroma, &self.mel]
+            .into_iter()
+            .chain(self.extra.iter().map(|(_, f)| f));
+        for f in all.filter(|f| f.compared > 0) {
             let _ = writeln!(
                 report,
-                "  {:<6} {:.3e} ({:.0e})  worst: {}",
-                f.name, f.max_err, f.tol, f.worst
+                "  {:<18} {:.3e} ({:.0e}) over {} vectors  worst: {}",
+                f.name, f.max_err, f.tol, f.compared, f.worst
             );
         }
         let _ = writeln!(
@@ -322,6 +618,9 @@ impl Checker {
             "  tuning {} histogram bin(s) apart ({TUNING_TOL_BINS})",
             self.max_tuning_bins
         );
+        if self.spans > 0 {
+            let _ = writeln!(report, "  trim spans compared: {}", self.spans);
+        }
         eprint!("{report}");
         assert!(
             self.failures.is_empty(),
@@ -330,6 +629,37 @@ impl Checker {
             self.failures.join("\n  ")
         );
     }
+}
+
+/// A family's name, our frames and librosa's rows.
+type FrameRows<'a> = (&'static str, Option<&'a Array2<f64>>, &'a Vec<Vec<f64>>);
+
+/// Compares the rows of `matrix` at `reference.frame_index` (as many as `rows` holds).
+fn compare_rows(
+    family: &mut Family,
+    reference: &SyntheticRef,
+    matrix: Option<&Array2<f64>>,
+    rows: &[Vec<f64>],
+) -> Vec<String> {
+    let name = family.name;
+    let Some(matrix) = matrix else {
+        return vec![format!("{}: no {name} frames", reference.name)];
+    };
+    if matrix.nrows() != reference.pooled.n_frames {
+        return vec![format!(
+            "{}: {name} has {} frames, librosa {}",
+            reference.name,
+            matrix.nrows(),
+            reference.pooled.n_frames
+        )];
+    }
+    let mut lines = Vec::new();
+    for (&t, row) in reference.frame_index.iter().zip(rows) {
+        let ours = matrix.row(t).to_vec();
+        let what = format!("{} frame {t}", reference.name);
+        lines.extend(family.check(&what, &ours, row));
+    }
+    lines
 }
 
 /// Index of the tuning histogram bin whose left edge is `tuning` (`np.linspace(-0.5, 0.5, 101)`).
@@ -354,44 +684,8 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-#[test]
-fn reference_was_made_with_librosa_0_11() {
-    let reference = load_reference();
-    let librosa = reference.versions.get("librosa").and_then(|v| v.as_str());
-    assert_eq!(librosa, Some("0.11.0"), "{:?}", reference.versions);
-    assert!(reference.synthetic.len() >= 6);
-}
-
-#[test]
-fn synthetic_signals_match_librosa() {
-    let reference = load_reference();
-    let mut checker = Checker::new();
-    for signal in &reference.synthetic {
-        let path = fixtures_dir().join(&signal.file);
-        match sha256_file(&path) {
-            Ok(sum) if sum == signal.sha256 => {}
-            Ok(sum) => {
-                checker.fail(format!(
-                    "{}: sha256 {sum} differs from the reference's {}; rerun the fixture script",
-                    path.display(),
-                    signal.sha256
-                ));
-                continue;
-            }
-            Err(e) => {
-                checker.fail(format!("{}: {e}", path.display()));
-                continue;
-            }
-        }
-        if let Some(frames) = checker.check_pooled(&signal.name, &path, &signal.pooled) {
-            checker.check_frame_rows(signal, &frames);
-        }
-    }
-    checker.finish("synthetic signals");
-}
-
-#[test]
-fn ravdess_files_match_librosa() {
+/// The RAVDESS root, or `None` (after saying SKIPPED) when it is absent and not required.
+fn ravdess_root() -> Option<PathBuf> {
     let root = std::env::var_os("RAVDESS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ravdess"));
@@ -405,8 +699,131 @@ fn ravdess_files_match_librosa() {
         }
         // Straight to the stderr handle: libtest captures eprintln! of a passing test.
         let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {message} ***\n");
-        return;
+        return None;
     }
+    Some(root)
+}
+
+/// Checks a synthetic fixture's sha256 against the reference's.
+fn synthetic_file(checker: &mut Checker, signal: &SyntheticRef) -> Option<PathBuf> {
+    let path = fixtures_dir().join(&signal.file);
+    match sha256_file(&path) {
+        Ok(sum) if sum == signal.sha256 => Some(path),
+        Ok(sum) => {
+            checker.fail(format!(
+                "{}: sha256 {sum} differs from the reference's {}; rerun the fixture script",
+                path.display(),
+                signal.sha256
+            ));
+            None
+        }
+        Err(e) => {
+            checker.fail(format!("{}: {e}", path.display()));
+            None
+        }
+    }
+}
+
+/// Checks a RAVDESS file's size and sha256 against the reference's.
+fn ravdess_file(checker: &mut Checker, root: &Path, file: &FileRef) -> Option<PathBuf> {
+    let path = root.join(&file.path);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() == file.file_size => {}
+        Ok(m) => {
+            checker.fail(format!(
+                "{}: {} bytes, the reference's file has {}",
+                path.display(),
+                m.len(),
+                file.file_size
+            ));
+            return None;
+        }
+        Err(e) => {
+            checker.fail(format!("{}: {e}", path.display()));
+            return None;
+        }
+    }
+    match sha256_file(&path) {
+        Ok(sum) if sum == file.sha256 => Some(path),
+        Ok(sum) => {
+            checker.fail(format!(
+                "{}: sha256 {sum} is not the reference's {}",
+                path.display(),
+                file.sha256
+            ));
+            None
+        }
+        Err(e) => {
+            checker.fail(format!("{}: {e}", path.display()));
+            None
+        }
+    }
+}
+
+#[test]
+fn reference_was_made_with_librosa_0_11() {
+    let reference = load_reference();
+    let librosa = reference.versions.get("librosa").and_then(|v| v.as_str());
+    assert_eq!(librosa, Some("0.11.0"), "{:?}", reference.versions);
+    assert!(reference.synthetic.len() >= 6);
+    assert!(!reference.trim.synthetic.is_empty());
+}
+
+#[test]
+fn synthetic_signals_match_librosa() {
+    let reference = load_reference();
+    let mut checker = Checker::new();
+    for signal in &reference.synthetic {
+        let Some(path) = synthetic_file(&mut checker, signal) else {
+            continue;
+        };
+        let Some(audio) = checker.decode(&signal.name, &path, &signal.pooled) else {
+            continue;
+        };
+        if let Some(frames) = checker.check_default(
+            &signal.name,
+            &audio.samples,
+            audio.sample_rate,
+            &FeatureParams::default(),
+            &signal.pooled,
+        ) {
+            checker.check_frame_rows(signal, &frames);
+        }
+        checker.check_extra(
+            &signal.name,
+            &audio.samples,
+            audio.sample_rate,
+            &signal.extra,
+            Some(signal),
+        );
+    }
+    checker.finish("synthetic signals");
+}
+
+#[test]
+fn synthetic_trim_matches_librosa() {
+    let reference = load_reference();
+    let mut checker = Checker::new();
+    for entry in &reference.trim.synthetic {
+        let signal = reference
+            .synthetic
+            .iter()
+            .find(|s| s.name == entry.name)
+            .unwrap_or_else(|| panic!("trim entry for unknown signal {}", entry.name));
+        let Some(path) = synthetic_file(&mut checker, signal) else {
+            continue;
+        };
+        let Some(audio) = checker.decode(&signal.name, &path, &signal.pooled) else {
+            continue;
+        };
+        checker.check_trim(&audio.samples, audio.sample_rate, entry);
+    }
+    checker.finish("synthetic signals, trimmed");
+}
+
+#[test]
+fn ravdess_files_match_librosa() {
+    let Some(root) = ravdess_root() else { return };
     let reference = load_reference();
     assert!(
         !reference.ravdess.is_empty(),
@@ -414,39 +831,52 @@ fn ravdess_files_match_librosa() {
     );
     let mut checker = Checker::new();
     for file in &reference.ravdess {
-        let path = root.join(&file.path);
-        match std::fs::metadata(&path) {
-            Ok(m) if m.len() == file.file_size => {}
-            Ok(m) => {
-                checker.fail(format!(
-                    "{}: {} bytes, the reference's file has {}",
-                    path.display(),
-                    m.len(),
-                    file.file_size
-                ));
-                continue;
-            }
-            Err(e) => {
-                checker.fail(format!("{}: {e}", path.display()));
-                continue;
-            }
-        }
-        match sha256_file(&path) {
-            Ok(sum) if sum == file.sha256 => {}
-            Ok(sum) => {
-                checker.fail(format!(
-                    "{}: sha256 {sum} is not the reference's {}",
-                    path.display(),
-                    file.sha256
-                ));
-                continue;
-            }
-            Err(e) => {
-                checker.fail(format!("{}: {e}", path.display()));
-                continue;
-            }
-        }
-        checker.check_pooled(&file.path, &path, &file.pooled);
+        let Some(path) = ravdess_file(&mut checker, &root, file) else {
+            continue;
+        };
+        let Some(audio) = checker.decode(&file.path, &path, &file.pooled) else {
+            continue;
+        };
+        checker.check_default(
+            &file.path,
+            &audio.samples,
+            audio.sample_rate,
+            &FeatureParams::default(),
+            &file.pooled,
+        );
+        checker.check_extra(
+            &file.path,
+            &audio.samples,
+            audio.sample_rate,
+            &file.extra,
+            None,
+        );
     }
     checker.finish("RAVDESS files");
+}
+
+#[test]
+fn ravdess_trim_matches_librosa() {
+    let Some(root) = ravdess_root() else { return };
+    let reference = load_reference();
+    assert!(
+        !reference.trim.ravdess.is_empty(),
+        "reference.json has no RAVDESS trim entries; rerun the fixture script with --ravdess"
+    );
+    let mut checker = Checker::new();
+    for entry in &reference.trim.ravdess {
+        let file = reference
+            .ravdess
+            .iter()
+            .find(|f| f.path == entry.name)
+            .unwrap_or_else(|| panic!("trim entry for unknown file {}", entry.name));
+        let Some(path) = ravdess_file(&mut checker, &root, file) else {
+            continue;
+        };
+        let Some(audio) = checker.decode(&file.path, &path, &file.pooled) else {
+            continue;
+        };
+        checker.check_trim(&audio.samples, audio.sample_rate, entry);
+    }
+    checker.finish("RAVDESS files, trimmed");
 }

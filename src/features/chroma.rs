@@ -43,7 +43,7 @@ pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec
             } else {
                 x > thresholded[f - 1]
             };
-            if !is_max || !(fmin <= freqs[f] && freqs[f] < fmax) {
+            if !(is_max && fmin <= freqs[f] && freqs[f] < fmax) {
                 continue;
             }
             // Parabolic interpolation offset (librosa.core.pitch._pi_stencil; 0 at the edges).

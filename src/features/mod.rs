@@ -1,49 +1,119 @@
 //! Per-file acoustic features, computed as librosa 0.11 computes them with its defaults, then
 //! pooled over time. Pure functions of a mono signal and its sample rate: no IO, no CLI.
 //!
-//! One STFT (`n_fft` 2048, hop 512, periodic Hann, centred with zero padding) feeds:
+//! Optionally the signal is first trimmed of leading and trailing silence
+//! (`librosa.effects.trim(y, top_db)`, see [`trim`]). Then one STFT (`n_fft` 2048, hop 512,
+//! periodic Hann, centred with zero padding) feeds every spectral family, each intermediate
+//! (power, magnitude, mel, dB mel, MFCC) computed once per signal:
 //! - `mfcc`: `librosa.feature.mfcc(y, sr, n_mfcc=40)`: DCT-II (ortho) of the dB mel spectrogram;
 //! - `chroma`: `librosa.feature.chroma_stft(S=|stft|, sr)`, with librosa's tuning estimation;
-//! - `mel`: `librosa.feature.melspectrogram(y, sr)`: mel power (128 Slaney bands, 0..sr/2).
+//! - `mel`: `librosa.feature.melspectrogram(y, sr)`: mel power (128 Slaney bands, 0..sr/2);
+//! - `log_mel`: `librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80)`, the dB mel the
+//!   MFCCs are made from;
+//! - `mfcc_delta`, `mfcc_delta2`: `librosa.feature.delta(mfcc, order=1 | 2)` (width 9,
+//!   `mode="interp"`, see [`delta`]);
+//! - `spectral_centroid`, `spectral_bandwidth`, `spectral_rolloff`, `spectral_flatness`,
+//!   `spectral_contrast`: `librosa.feature.spectral_*(S=|stft|, sr)` with their defaults
+//!   (flatness from `|stft|^2`; contrast has 7 values: 6 octave bands from 200 Hz and the rest),
+//!   see [`spectral`].
+//!
+//! Two families come from the samples rather than the STFT, with the same frame length and hop
+//! (so the same frame count): `rms` (`librosa.feature.rms(y=y)`, computed in float32 as librosa
+//! does) and `zcr` (`librosa.feature.zero_crossing_rate(y)`), see [`temporal`].
 //!
 //! Each family's frames are then pooled by the configured statistics (`mean` is the original
-//! recipe's `np.mean(x.T, axis=0)`; `std` is the population standard deviation, `np.std`).
+//! recipe's `np.mean(x.T, axis=0)`; `std` is the population standard deviation, `np.std`;
+//! `min`, `max`, `median`, `p10`, `p90` are `np.min`, `np.max`, `np.median` and
+//! `np.percentile` with linear interpolation), see [`stats`].
 
 pub mod chroma;
+pub mod delta;
 pub mod mel;
 pub mod mfcc;
+pub mod spectral;
+pub mod stats;
 pub mod stft;
+pub mod temporal;
 
 use std::fmt;
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use self::delta::Savgol;
 use self::mel::MelBank;
 use self::mfcc::Dct;
+use self::spectral::Contrast;
 use self::stft::Stft;
 
-/// A feature family (one librosa feature function).
+pub use self::stats::pool;
+
+/// A feature family (one librosa feature function). TOML names are the snake_case variant
+/// names: `mfcc`, `chroma`, `mel`, `log_mel`, `mfcc_delta`, `mfcc_delta2`, `rms`, `zcr`,
+/// `spectral_centroid`, `spectral_bandwidth`, `spectral_rolloff`, `spectral_flatness`,
+/// `spectral_contrast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Family {
     Mfcc,
     Chroma,
     Mel,
+    LogMel,
+    MfccDelta,
+    MfccDelta2,
+    Rms,
+    Zcr,
+    SpectralCentroid,
+    SpectralBandwidth,
+    SpectralRolloff,
+    SpectralFlatness,
+    SpectralContrast,
 }
 
+/// Values per frame of `spectral_contrast` (librosa's `n_bands=6`, plus one).
+pub const CONTRAST_BANDS: usize = 7;
+
 impl Family {
+    /// Every family, in declaration order.
+    pub const ALL: [Family; 13] = [
+        Family::Mfcc,
+        Family::Chroma,
+        Family::Mel,
+        Family::LogMel,
+        Family::MfccDelta,
+        Family::MfccDelta2,
+        Family::Rms,
+        Family::Zcr,
+        Family::SpectralCentroid,
+        Family::SpectralBandwidth,
+        Family::SpectralRolloff,
+        Family::SpectralFlatness,
+        Family::SpectralContrast,
+    ];
+
+    /// The config and column name.
     pub fn name(self) -> &'static str {
         match self {
             Family::Mfcc => "mfcc",
             Family::Chroma => "chroma",
             Family::Mel => "mel",
+            Family::LogMel => "log_mel",
+            Family::MfccDelta => "mfcc_delta",
+            Family::MfccDelta2 => "mfcc_delta2",
+            Family::Rms => "rms",
+            Family::Zcr => "zcr",
+            Family::SpectralCentroid => "spectral_centroid",
+            Family::SpectralBandwidth => "spectral_bandwidth",
+            Family::SpectralRolloff => "spectral_rolloff",
+            Family::SpectralFlatness => "spectral_flatness",
+            Family::SpectralContrast => "spectral_contrast",
         }
     }
 }
 
-/// A statistic pooling a family's frames into one value per dimension.
+/// A statistic pooling a family's frames into one value per dimension. TOML names: `mean`,
+/// `std`, `min`, `max`, `median`, `p10`, `p90`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stat {
@@ -51,14 +121,45 @@ pub enum Stat {
     Mean,
     /// Population standard deviation over frames (`np.std(x, axis=1)`).
     Std,
+    /// Smallest value (`np.min`).
+    Min,
+    /// Largest value (`np.max`).
+    Max,
+    /// `np.median`.
+    Median,
+    /// 10th percentile, `np.percentile(x, 10, axis=1)` (linear interpolation).
+    P10,
+    /// 90th percentile, `np.percentile(x, 90, axis=1)`.
+    P90,
 }
 
 impl Stat {
+    /// Every statistic, in declaration order.
+    pub const ALL: [Stat; 7] = [
+        Stat::Mean,
+        Stat::Std,
+        Stat::Min,
+        Stat::Max,
+        Stat::Median,
+        Stat::P10,
+        Stat::P90,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Stat::Mean => "mean",
             Stat::Std => "std",
+            Stat::Min => "min",
+            Stat::Max => "max",
+            Stat::Median => "median",
+            Stat::P10 => "p10",
+            Stat::P90 => "p90",
         }
+    }
+
+    /// Whether the statistic needs the frames sorted.
+    pub fn is_order_statistic(self) -> bool {
+        !matches!(self, Stat::Mean | Stat::Std)
     }
 }
 
@@ -68,11 +169,18 @@ impl fmt::Display for Family {
     }
 }
 
+impl fmt::Display for Stat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Feature extraction parameters. Defaults are librosa's (and the original recipe's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeatureParams {
-    /// FFT size in samples. librosa default 2048.
+    /// FFT size in samples. librosa default 2048. Also the frame length of `rms`, `zcr` and
+    /// silence trimming.
     pub n_fft: usize,
     /// Hop between frames in samples. librosa default 512 (`n_fft / 4`).
     pub hop_length: usize,
@@ -86,6 +194,10 @@ pub struct FeatureParams {
     pub families: Vec<Family>,
     /// Pooling statistics, in column order within each family. Default mean.
     pub stats: Vec<Stat>,
+    /// Trim leading and trailing silence before extraction: `librosa.effects.trim(y, top_db)`
+    /// (frames quieter than `top_db` dB below the loudest frame). Default: unset, no trimming.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trim_top_db: Option<f64>,
 }
 
 impl Default for FeatureParams {
@@ -98,6 +210,7 @@ impl Default for FeatureParams {
             n_chroma: 12,
             families: vec![Family::Mfcc, Family::Chroma, Family::Mel],
             stats: vec![Stat::Mean],
+            trim_top_db: None,
         }
     }
 }
@@ -115,6 +228,10 @@ fn param_error(key: &'static str, message: impl Into<String>) -> ParamError {
         key,
         message: message.into(),
     }
+}
+
+fn name_list(names: impl IntoIterator<Item = &'static str>) -> String {
+    names.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 impl FeatureParams {
@@ -150,11 +267,20 @@ impl FeatureParams {
         if self.families.is_empty() {
             return Err(param_error(
                 "families",
-                "must name at least one of mfcc, chroma, mel",
+                format!(
+                    "must name at least one of {}",
+                    name_list(Family::ALL.map(Family::name))
+                ),
             ));
         }
         if self.stats.is_empty() {
-            return Err(param_error("stats", "must name at least one of mean, std"));
+            return Err(param_error(
+                "stats",
+                format!(
+                    "must name at least one of {}",
+                    name_list(Stat::ALL.map(Stat::name))
+                ),
+            ));
         }
         for (i, f) in self.families.iter().enumerate() {
             if self.families[..i].contains(f) {
@@ -163,25 +289,39 @@ impl FeatureParams {
         }
         for (i, s) in self.stats.iter().enumerate() {
             if self.stats[..i].contains(s) {
+                return Err(param_error("stats", format!("{s} is listed twice")));
+            }
+        }
+        if let Some(db) = self.trim_top_db {
+            if !(db.is_finite() && db > 0.0) {
                 return Err(param_error(
-                    "stats",
-                    format!("{} is listed twice", s.name()),
+                    "trim_top_db",
+                    format!("must be a positive, finite number of dB (or unset), got {db}"),
                 ));
             }
         }
         Ok(())
     }
 
-    fn dims(&self, family: Family) -> usize {
+    /// Values per frame of a family.
+    pub fn dims(&self, family: Family) -> usize {
         match family {
-            Family::Mfcc => self.n_mfcc,
+            Family::Mfcc | Family::MfccDelta | Family::MfccDelta2 => self.n_mfcc,
             Family::Chroma => self.n_chroma,
-            Family::Mel => self.n_mels,
+            Family::Mel | Family::LogMel => self.n_mels,
+            Family::Rms
+            | Family::Zcr
+            | Family::SpectralCentroid
+            | Family::SpectralBandwidth
+            | Family::SpectralRolloff
+            | Family::SpectralFlatness => 1,
+            Family::SpectralContrast => CONTRAST_BANDS,
         }
     }
 
     /// Column names in output order: `{family}_{stat}_{index}`, the index zero-padded to the
-    /// family's width (`mfcc_mean_00`, `chroma_std_11`, `mel_mean_127`).
+    /// family's width, at least two digits (`mfcc_mean_00`, `chroma_std_11`, `mel_mean_127`,
+    /// `rms_p90_00`, `mfcc_delta2_median_39`).
     pub fn feature_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         for &family in &self.families {
@@ -204,6 +344,24 @@ pub enum FeatureError {
     Empty,
     #[error("non-finite feature value in {0} (the signal may contain NaN or infinity)")]
     NonFinite(&'static str),
+    #[error(
+        "{family} needs at least {needed} frames, the signal has {frames} (librosa raises here)"
+    )]
+    TooShort {
+        family: &'static str,
+        frames: usize,
+        needed: usize,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// `librosa.effects.trim(y, top_db=top_db, frame_length=frame_length, hop_length=hop)`'s
+/// `[start, end)` span of `y` (see [`temporal::nonsilent_span`]): from the first to the last frame whose
+/// RMS is within `top_db` dB of the loudest frame's. When that would leave nothing (librosa
+/// returns an empty signal then), the whole signal: `(0, y.len())`.
+pub fn trim(y: &[f32], top_db: f64, frame_length: usize, hop: usize) -> (usize, usize) {
+    temporal::nonsilent_span(y, top_db, frame_length, hop).unwrap_or((0, y.len()))
 }
 
 /// Features of one signal.
@@ -215,25 +373,44 @@ pub struct Features {
     pub n_frames: usize,
     /// Tuning (fractions of a chroma bin) estimated for chroma; 0 when chroma is off.
     pub tuning: f64,
+    /// The samples `[start, end)` the features were computed from: the whole signal unless
+    /// `trim_top_db` is set.
+    pub span: (usize, usize),
 }
 
-/// Frame-level feature matrices, each `(n_frames, dims)`.
+/// Frame-level feature matrices, each `(n_frames, dims)`, in the configured family order.
 #[derive(Debug, Clone)]
 pub struct Frames {
-    pub mfcc: Option<Array2<f64>>,
-    pub chroma: Option<Array2<f64>>,
-    pub mel: Option<Array2<f64>>,
+    pub families: Vec<(Family, Array2<f64>)>,
     pub tuning: f64,
+    /// The samples `[start, end)` of the input the frames were computed from.
+    pub span: (usize, usize),
 }
 
-/// A feature extractor planned for one sample rate: FFT plan, mel filterbank and DCT built once,
-/// shared by every file at that rate (it is `Sync`).
+impl Frames {
+    /// The frames of `family`, when it was configured.
+    pub fn get(&self, family: Family) -> Option<&Array2<f64>> {
+        self.families
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map(|(_, m)| m)
+    }
+}
+
+/// A feature extractor planned for one sample rate: FFT plan, mel filterbank, DCT and the
+/// other families' plans built once, shared by every file at that rate (it is `Sync`).
 pub struct Extractor {
     params: FeatureParams,
     sample_rate: u32,
     stft: Stft,
     mel_bank: MelBank,
     dct: Dct,
+    /// Bin centre frequencies, for the spectral shape families.
+    freqs: Vec<f64>,
+    /// Planned when `spectral_contrast` is configured; the error says why this rate cannot.
+    contrast: Option<Result<Contrast, String>>,
+    delta1: Savgol,
+    delta2: Savgol,
 }
 
 impl Extractor {
@@ -246,6 +423,13 @@ impl Extractor {
             stft: Stft::new(params.n_fft, params.hop_length),
             mel_bank: MelBank::slaney(sr, params.n_fft, params.n_mels, 0.0, sr / 2.0),
             dct: Dct::ortho(params.n_mels, params.n_mfcc),
+            freqs: spectral::frequencies(sr, params.n_fft),
+            contrast: params
+                .families
+                .contains(&Family::SpectralContrast)
+                .then(|| Contrast::librosa_default(sr, params.n_fft)),
+            delta1: Savgol::delta(1),
+            delta2: Savgol::delta(2),
         }
     }
 
@@ -253,15 +437,38 @@ impl Extractor {
         self.sample_rate
     }
 
+    /// The span of `y` features are computed from: [`trim`] with `trim_top_db` (frame length
+    /// `n_fft`, hop `hop_length`), or all of `y`.
+    pub fn span(&self, y: &[f32]) -> (usize, usize) {
+        match self.params.trim_top_db {
+            Some(top_db) => trim(y, top_db, self.params.n_fft, self.params.hop_length),
+            None => (0, y.len()),
+        }
+    }
+
     /// Frame-level features of a mono signal at this extractor's sample rate.
     pub fn frames(&self, y: &[f32]) -> Result<Frames, FeatureError> {
         if y.is_empty() {
             return Err(FeatureError::Empty);
         }
+        let span = self.span(y);
+        let y = &y[span.0..span.1];
         let want = |f: Family| self.params.families.contains(&f);
+        let want_delta = want(Family::MfccDelta) || want(Family::MfccDelta2);
+        let want_mfcc = want(Family::Mfcc) || want_delta;
+        let want_db = want_mfcc || want(Family::LogMel);
+        let want_magnitude = [
+            Family::Chroma,
+            Family::SpectralCentroid,
+            Family::SpectralBandwidth,
+            Family::SpectralRolloff,
+            Family::SpectralContrast,
+        ]
+        .into_iter()
+        .any(want);
         let power = self.stft.power(y);
 
-        let (mel, mfcc) = if want(Family::Mel) || want(Family::Mfcc) {
+        let mut mel = (want(Family::Mel) || want_db).then(|| {
             let mut mel = Array2::<f64>::zeros((power.nrows(), self.mel_bank.n_mels()));
             for (p, mut m) in power.rows().into_iter().zip(mel.rows_mut()) {
                 self.mel_bank.apply(
@@ -269,85 +476,136 @@ impl Extractor {
                     m.as_slice_mut().expect("contiguous"),
                 );
             }
-            let mfcc = want(Family::Mfcc).then(|| {
-                let mut db = mel.clone();
-                mfcc::power_to_db_inplace(&mut db, 1e-10, Some(80.0));
-                self.dct.apply_rows(&db)
-            });
-            (want(Family::Mel).then_some(mel), mfcc)
-        } else {
-            (None, None)
+            mel
+        });
+        let mut log_mel = want_db.then(|| {
+            let mut db = if want(Family::Mel) {
+                mel.clone().expect("computed")
+            } else {
+                mel.take().expect("computed")
+            };
+            mfcc::power_to_db_inplace(&mut db, 1e-10, Some(80.0));
+            db
+        });
+        let mut mfcc = want_mfcc.then(|| self.dct.apply_rows(log_mel.as_ref().expect("computed")));
+        let delta = |savgol: &Savgol, family: Family| -> Result<Array2<f64>, FeatureError> {
+            let m = mfcc.as_ref().expect("computed");
+            savgol.apply(m.view()).ok_or(FeatureError::TooShort {
+                family: family.name(),
+                frames: m.nrows(),
+                needed: savgol.window(),
+            })
         };
+        let mut mfcc_delta = want(Family::MfccDelta)
+            .then(|| delta(&self.delta1, Family::MfccDelta))
+            .transpose()?;
+        let mut mfcc_delta2 = want(Family::MfccDelta2)
+            .then(|| delta(&self.delta2, Family::MfccDelta2))
+            .transpose()?;
 
-        let (chroma, tuning) = if want(Family::Chroma) {
-            let magnitude = power.mapv(f64::sqrt);
-            let sr = f64::from(self.sample_rate);
-            let tuning = chroma::estimate_tuning(
-                magnitude.view(),
-                sr,
-                self.params.n_fft,
-                self.params.n_chroma,
-            );
-            let filter = chroma::chroma_filter(sr, self.params.n_fft, self.params.n_chroma, tuning);
-            (
-                Some(chroma::chroma_frames(magnitude.view(), &filter)),
-                tuning,
-            )
-        } else {
-            (None, 0.0)
-        };
+        let magnitude = want_magnitude.then(|| power.mapv(f64::sqrt));
+        let mut tuning = 0.0;
+        let sr = f64::from(self.sample_rate);
+        let mut families = Vec::with_capacity(self.params.families.len());
+        for &family in &self.params.families {
+            let matrix = match family {
+                Family::Mfcc => mfcc.take().expect("computed"),
+                Family::Chroma => {
+                    let magnitude = magnitude.as_ref().expect("computed");
+                    tuning = chroma::estimate_tuning(
+                        magnitude.view(),
+                        sr,
+                        self.params.n_fft,
+                        self.params.n_chroma,
+                    );
+                    let filter =
+                        chroma::chroma_filter(sr, self.params.n_fft, self.params.n_chroma, tuning);
+                    chroma::chroma_frames(magnitude.view(), &filter)
+                }
+                Family::Mel => mel.take().expect("computed"),
+                Family::LogMel => log_mel.take().expect("computed"),
+                Family::MfccDelta => mfcc_delta.take().expect("computed"),
+                Family::MfccDelta2 => mfcc_delta2.take().expect("computed"),
+                Family::Rms => column(
+                    temporal::rms_f32(y, self.params.n_fft, self.params.hop_length)
+                        .into_iter()
+                        .map(f64::from)
+                        .collect(),
+                ),
+                Family::Zcr => column(temporal::zero_crossing_rate(
+                    y,
+                    self.params.n_fft,
+                    self.params.hop_length,
+                )),
+                Family::SpectralCentroid => {
+                    let magnitude = magnitude.as_ref().expect("computed");
+                    spectral::per_frame(magnitude.view(), |s| spectral::centroid(s, &self.freqs))
+                }
+                Family::SpectralBandwidth => {
+                    let magnitude = magnitude.as_ref().expect("computed");
+                    spectral::per_frame(magnitude.view(), |s| {
+                        let c = spectral::centroid(s, &self.freqs);
+                        spectral::bandwidth(s, &self.freqs, c)
+                    })
+                }
+                Family::SpectralRolloff => {
+                    let magnitude = magnitude.as_ref().expect("computed");
+                    spectral::per_frame(magnitude.view(), |s| {
+                        spectral::rolloff(s, &self.freqs, 0.85)
+                    })
+                }
+                Family::SpectralFlatness => spectral::per_frame(power.view(), spectral::flatness),
+                Family::SpectralContrast => {
+                    let plan = self
+                        .contrast
+                        .as_ref()
+                        .expect("planned when configured")
+                        .as_ref()
+                        .map_err(|e| FeatureError::Unsupported(e.clone()))?;
+                    plan.frames(magnitude.as_ref().expect("computed").view())
+                }
+            };
+            families.push((family, matrix));
+        }
         Ok(Frames {
-            mfcc,
-            chroma,
-            mel,
+            families,
             tuning,
+            span,
         })
     }
 
     /// Pooled features of a mono signal, in [`FeatureParams::feature_names`] order.
     pub fn extract(&self, y: &[f32]) -> Result<Features, FeatureError> {
         let frames = self.frames(y)?;
-        let n_frames = self.stft.n_frames(y.len());
-        let mut values = Vec::with_capacity(self.params.feature_names().len());
-        for &family in &self.params.families {
-            let matrix = match family {
-                Family::Mfcc => frames.mfcc.as_ref(),
-                Family::Chroma => frames.chroma.as_ref(),
-                Family::Mel => frames.mel.as_ref(),
-            }
-            .expect("every configured family is computed");
-            for &stat in &self.params.stats {
-                let pooled = pool(matrix.view(), stat);
-                if pooled.iter().any(|v| !v.is_finite()) {
-                    return Err(FeatureError::NonFinite(family.name()));
-                }
-                values.extend(pooled);
+        let n_frames = self.stft.n_frames(frames.span.1 - frames.span.0);
+        let n_values: usize = self
+            .params
+            .families
+            .iter()
+            .map(|&f| self.params.dims(f))
+            .sum::<usize>()
+            * self.params.stats.len();
+        let mut values = Vec::with_capacity(n_values);
+        for (family, matrix) in &frames.families {
+            let start = values.len();
+            stats::pool_into(matrix.view(), &self.params.stats, &mut values);
+            if values[start..].iter().any(|v| !v.is_finite()) {
+                return Err(FeatureError::NonFinite(family.name()));
             }
         }
         Ok(Features {
             values,
             n_frames,
             tuning: frames.tuning,
+            span: frames.span,
         })
     }
 }
 
-/// Pools `(n_frames, dims)` over frames into `dims` values.
-pub fn pool(frames: ArrayView2<'_, f64>, stat: Stat) -> Vec<f64> {
-    let n = frames.nrows() as f64;
-    let mean = frames.sum_axis(Axis(0)) / n;
-    match stat {
-        Stat::Mean => mean.to_vec(),
-        Stat::Std => {
-            let mut var = vec![0.0; frames.ncols()];
-            for row in frames.rows() {
-                for ((v, x), m) in var.iter_mut().zip(row).zip(&mean) {
-                    *v += (x - m) * (x - m);
-                }
-            }
-            var.into_iter().map(|v| (v / n).sqrt()).collect()
-        }
-    }
+/// A per-frame scalar series as an `(n_frames, 1)` matrix.
+fn column(values: Vec<f64>) -> Array2<f64> {
+    let n = values.len();
+    Array2::from_shape_vec((n, 1), values).expect("one column")
 }
 
 #[cfg(test)]
@@ -416,5 +674,210 @@ mod tests {
     fn empty_signal_is_an_error() {
         let ex = Extractor::new(&FeatureParams::default(), 16000);
         assert_eq!(ex.extract(&[]), Err(FeatureError::Empty));
+    }
+
+    #[test]
+    fn family_and_stat_names_deserialize_from_toml() {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            features: FeatureParams,
+        }
+        let all_families = Family::ALL.map(|f| format!("\"{}\"", f.name())).join(", ");
+        let all_stats = Stat::ALL.map(|s| format!("\"{}\"", s.name())).join(", ");
+        let text = format!(
+            "[features]\nfamilies = [{all_families}]\nstats = [{all_stats}]\ntrim_top_db = 30\n"
+        );
+        let w: Wrapper = toml::from_str(&text).unwrap();
+        assert_eq!(w.features.families, Family::ALL.to_vec());
+        assert_eq!(w.features.stats, Stat::ALL.to_vec());
+        assert_eq!(w.features.trim_top_db, Some(30.0));
+        assert!(w.features.check().is_ok());
+        // serde's names are the documented names.
+        for f in Family::ALL {
+            assert_eq!(
+                serde_json::to_string(&f).unwrap(),
+                format!("\"{}\"", f.name())
+            );
+        }
+        for s in Stat::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
+        }
+        let bad: Result<Wrapper, _> = toml::from_str("[features]\nfamilies = [\"mfccdelta\"]\n");
+        assert!(bad.is_err());
+        // The default serialises without trim_top_db (unset), so recorded configs are unchanged.
+        let text = toml::to_string(&FeatureParams::default()).unwrap();
+        assert!(!text.contains("trim_top_db"), "{text}");
+    }
+
+    #[test]
+    fn check_rejects_bad_new_keys() {
+        let bad = FeatureParams {
+            trim_top_db: Some(0.0),
+            ..FeatureParams::default()
+        };
+        let err = bad.check().unwrap_err();
+        assert_eq!(err.key, "trim_top_db");
+        assert!(
+            err.to_string().starts_with("features.trim_top_db: "),
+            "{err}"
+        );
+        for db in [-10.0, f64::NAN, f64::INFINITY] {
+            let bad = FeatureParams {
+                trim_top_db: Some(db),
+                ..FeatureParams::default()
+            };
+            assert_eq!(bad.check().unwrap_err().key, "trim_top_db");
+        }
+        let bad = FeatureParams {
+            families: vec![Family::Rms, Family::Zcr, Family::Rms],
+            ..FeatureParams::default()
+        };
+        let err = bad.check().unwrap_err();
+        assert_eq!(err.key, "families");
+        assert!(err.message.contains("rms is listed twice"), "{err}");
+        let bad = FeatureParams {
+            stats: vec![Stat::P10, Stat::Median, Stat::P10],
+            ..FeatureParams::default()
+        };
+        let err = bad.check().unwrap_err();
+        assert_eq!(err.key, "stats");
+        assert!(err.message.contains("p10 is listed twice"), "{err}");
+        let bad = FeatureParams {
+            stats: vec![],
+            ..FeatureParams::default()
+        };
+        assert!(bad.check().unwrap_err().message.contains("p90"));
+    }
+
+    #[test]
+    fn new_family_names_and_widths() {
+        let p = FeatureParams {
+            families: vec![
+                Family::Rms,
+                Family::SpectralContrast,
+                Family::MfccDelta2,
+                Family::LogMel,
+            ],
+            stats: vec![Stat::Median, Stat::P90],
+            ..FeatureParams::default()
+        };
+        let names = p.feature_names();
+        assert_eq!(names.len(), 2 * (1 + 7 + 40 + 128));
+        assert_eq!(names[0], "rms_median_00");
+        assert_eq!(names[1], "rms_p90_00");
+        assert_eq!(names[2], "spectral_contrast_median_00");
+        assert_eq!(names[15], "spectral_contrast_p90_06");
+        assert_eq!(names[16], "mfcc_delta2_median_00");
+        assert_eq!(names[96], "log_mel_median_000");
+        assert_eq!(names.last().unwrap(), "log_mel_p90_127");
+    }
+
+    fn tone(sr: usize, n: usize, hz: f64, amp: f64) -> Vec<f32> {
+        (0..n)
+            .map(|i| (amp * (2.0 * std::f64::consts::PI * hz * i as f64 / sr as f64).sin()) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn every_family_extracts_with_every_stat() {
+        let sr = 48_000;
+        let y = tone(sr, 24_000, 440.0, 0.4);
+        let p = FeatureParams {
+            families: Family::ALL.to_vec(),
+            stats: Stat::ALL.to_vec(),
+            ..FeatureParams::default()
+        };
+        let ex = Extractor::new(&p, sr as u32);
+        let f = ex.extract(&y).unwrap();
+        assert_eq!(f.values.len(), p.feature_names().len());
+        assert_eq!(f.span, (0, y.len()));
+        let frames = ex.frames(&y).unwrap();
+        for (family, m) in &frames.families {
+            assert_eq!(m.nrows(), f.n_frames, "{family}");
+            assert_eq!(m.ncols(), p.dims(*family), "{family}");
+        }
+        // The default families' values are unchanged by the others being computed too.
+        let default = Extractor::new(&FeatureParams::default(), sr as u32)
+            .extract(&y)
+            .unwrap();
+        let names = p.feature_names();
+        let default_names = FeatureParams::default().feature_names();
+        for (name, v) in default_names.iter().zip(&default.values) {
+            let i = names.iter().position(|n| n == name).unwrap();
+            assert_eq!(f.values[i], *v, "{name}");
+        }
+        // log_mel is the dB of mel: its max is 80 dB above its floor at most.
+        let log_mel = frames.get(Family::LogMel).unwrap();
+        let max = log_mel.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert!(log_mel.iter().all(|&v| v >= max - 80.0));
+        // A steady tone: rms about 0.4 / sqrt(2) in the middle, a centroid near 440 Hz.
+        let rms = frames.get(Family::Rms).unwrap();
+        assert!(
+            (rms[[20, 0]] - 0.4 / 2f64.sqrt()).abs() < 1e-3,
+            "{}",
+            rms[[20, 0]]
+        );
+        let centroid = frames.get(Family::SpectralCentroid).unwrap();
+        assert!(
+            (centroid[[20, 0]] - 440.0).abs() < 30.0,
+            "{}",
+            centroid[[20, 0]]
+        );
+    }
+
+    #[test]
+    fn trimming_drops_silence_and_keeps_loud_signals_whole() {
+        let sr = 16_000;
+        let mut y = vec![0.0f32; 8_000];
+        y.extend(tone(sr, 16_000, 300.0, 0.5));
+        y.extend(vec![0.0f32; 8_000]);
+        let (start, end) = trim(&y, 60.0, 2048, 512);
+        assert!((4_001..=8_000).contains(&start), "{start}");
+        assert!((24_000..28_000).contains(&end), "{end}");
+        let p = FeatureParams {
+            trim_top_db: Some(60.0),
+            ..FeatureParams::default()
+        };
+        let f = Extractor::new(&p, sr as u32).extract(&y).unwrap();
+        assert_eq!(f.span, (start, end));
+        assert_eq!(f.n_frames, 1 + (end - start) / 512);
+        let direct = Extractor::new(&FeatureParams::default(), sr as u32)
+            .extract(&y[start..end])
+            .unwrap();
+        assert_eq!(f.values, direct.values);
+        // A signal loud throughout is kept whole.
+        let loud = tone(sr, 10_000, 300.0, 0.5);
+        assert_eq!(trim(&loud, 20.0, 2048, 512), (0, loud.len()));
+    }
+
+    #[test]
+    fn too_short_for_deltas_or_contrast_rate_is_an_error_not_a_panic() {
+        let p = FeatureParams {
+            families: vec![Family::MfccDelta],
+            ..FeatureParams::default()
+        };
+        let y = tone(16_000, 3_000, 300.0, 0.5); // 6 frames < 9
+        let err = Extractor::new(&p, 16_000).extract(&y).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FeatureError::TooShort {
+                    needed: 9,
+                    frames: 6,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let p = FeatureParams {
+            families: vec![Family::SpectralContrast],
+            ..FeatureParams::default()
+        };
+        let err = Extractor::new(&p, 8_000).extract(&y).unwrap_err();
+        assert!(matches!(err, FeatureError::Unsupported(_)), "{err}");
+        assert!(Extractor::new(&p, 16_000).extract(&y).is_ok());
     }
 }

@@ -110,6 +110,15 @@ impl ModelsConfig {
     }
 }
 
+/// How training sets use augmented copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AugmentedUse {
+    None,
+    Balance,
+    All,
+}
+
 /// `[train]`: what the training sets are made of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -117,9 +126,10 @@ pub struct TrainConfig {
     /// Emotions left out of training *and* testing (the original project's trick of dropping a
     /// hard class). Default none; reports say when it is on.
     pub exclude_classes: Vec<String>,
-    /// Add augmented copies of training files (from `augmented.parquet`) to every class with
-    /// fewer training rows than the largest, up to its size. Default true.
-    pub balance: bool,
+    /// How a training set uses the augmented copies of its own files (`augmented.parquet`):
+    /// `balance` (default) adds copies to every class with fewer training rows than the
+    /// largest, up to its size; `all` adds every copy; `none` adds nothing.
+    pub augmented: AugmentedUse,
     /// Seed for choosing which augmented copies balance a training set. Default 42.
     pub seed: u64,
     /// Standardise every feature per speaker (actor) before anything else: each actor's rows
@@ -133,7 +143,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             exclude_classes: Vec::new(),
-            balance: true,
+            augmented: AugmentedUse::Balance,
             seed: 42,
             speaker_normalization: false,
         }
@@ -203,6 +213,7 @@ pub struct Dataset {
     pub table: FeatureTable,
     pub y: Vec<usize>,
     pub augmented: Option<(FeatureTable, Vec<usize>)>,
+    pub augmented_use: AugmentedUse,
 }
 
 impl Dataset {
@@ -230,23 +241,24 @@ impl Dataset {
             .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
         let mut table = table;
-        let mut augmented = if config.train.balance && paths.augmented().exists() {
-            let df = parquet::read(&paths.augmented())?;
-            let aug = tables::feature_table(&df, &names)
-                .with_context(|| format!("cannot use {}", paths.augmented().display()))?;
-            let keep: Vec<usize> = (0..aug.paths.len())
-                .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
-                .collect();
-            let aug = select(&aug, &keep);
-            let y_aug = aug
-                .emotions
-                .iter()
-                .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
-                .collect();
-            Some((aug, y_aug))
-        } else {
-            None
-        };
+        let mut augmented =
+            if config.train.augmented != AugmentedUse::None && paths.augmented().exists() {
+                let df = parquet::read(&paths.augmented())?;
+                let aug = tables::feature_table(&df, &names)
+                    .with_context(|| format!("cannot use {}", paths.augmented().display()))?;
+                let keep: Vec<usize> = (0..aug.paths.len())
+                    .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
+                    .collect();
+                let aug = select(&aug, &keep);
+                let y_aug = aug
+                    .emotions
+                    .iter()
+                    .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+                    .collect();
+                Some((aug, y_aug))
+            } else {
+                None
+            };
         if config.train.speaker_normalization {
             let norms = SpeakerNorm::fit(table.x.view(), &table.actors);
             norms
@@ -263,13 +275,14 @@ impl Dataset {
             table,
             y,
             augmented,
+            augmented_use: config.train.augmented,
         })
     }
 
     /// Augmented rows that may join the training part `train` (their source file is in it),
     /// chosen to bring every class up to the largest class's count. Never a row made from a
     /// file outside `train`.
-    pub fn balancing_rows(&self, train: &[usize], seed: u64) -> Vec<usize> {
+    pub fn augmented_rows(&self, train: &[usize], seed: u64) -> Vec<usize> {
         let Some((aug, y_aug)) = &self.augmented else {
             return Vec::new();
         };
@@ -291,6 +304,11 @@ impl Dataset {
             if in_train.contains(source.as_str()) {
                 candidates.entry(y_aug[j]).or_default().push(j);
             }
+        }
+        if self.augmented_use == AugmentedUse::All {
+            let mut all: Vec<usize> = candidates.into_values().flatten().collect();
+            all.sort_unstable();
+            return all;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut chosen = Vec::new();
@@ -398,7 +416,7 @@ fn run_job(
     kind: ModelKind,
     config: &Config,
 ) -> Result<JobResult> {
-    let extra = ds.balancing_rows(&split.train, config.train.seed);
+    let extra = ds.augmented_rows(&split.train, config.train.seed);
     let (x_train, y_train) = ds.training_set(&split.train, &extra);
     let scaler = Scaler::fit(x_train.view());
     let x_train = scaler.transform(x_train.view());
@@ -538,7 +556,7 @@ fn write_splits(paths: &Paths, ds: &Dataset, splits: &[Split], config: &Config) 
                 .source_paths
                 .as_ref()
                 .expect("augmented rows have sources");
-            for j in ds.balancing_rows(&s.train, config.train.seed) {
+            for j in ds.augmented_rows(&s.train, config.train.seed) {
                 path.push(aug.paths[j].clone());
                 source.push(Some(sources[j].clone()));
                 protocol.push(s.protocol);
@@ -643,7 +661,7 @@ pub struct ModelCard {
 /// the random forest, which smartcore cannot export, no weights file is written).
 fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()> {
     let all: Vec<usize> = (0..ds.y.len()).collect();
-    let extra = ds.balancing_rows(&all, config.train.seed);
+    let extra = ds.augmented_rows(&all, config.train.seed);
     let (x, y) = ds.training_set(&all, &extra);
     let scaler = Scaler::fit(x.view());
     let xs = scaler.transform(x.view());

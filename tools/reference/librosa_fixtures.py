@@ -12,7 +12,19 @@ The features are the ones `ser_pipeline::features::Extractor` mirrors:
   chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr)
   mel    = librosa.feature.melspectrogram(y=y, sr=sr)
   tuning = librosa.estimate_tuning(S=np.abs(librosa.stft(y)), sr=sr, bins_per_octave=12)
-each pooled with np.mean(x, axis=1).
+each pooled with np.mean(x, axis=1), and the optional families and statistics (see EXTRA below):
+  log_mel            = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80)
+  mfcc_delta(2)      = librosa.feature.delta(mfcc, order=1 | 2)   (width 9, mode 'interp')
+  rms                = librosa.feature.rms(y=y)                   (float32, as librosa computes it)
+  zcr                = librosa.feature.zero_crossing_rate(y)
+  spectral_centroid  = librosa.feature.spectral_centroid(S=|stft|, sr=sr)
+  spectral_bandwidth = librosa.feature.spectral_bandwidth(S=|stft|, sr=sr)
+  spectral_rolloff   = librosa.feature.spectral_rolloff(S=|stft|, sr=sr)
+  spectral_flatness  = librosa.feature.spectral_flatness(S=|stft|)
+  spectral_contrast  = librosa.feature.spectral_contrast(S=|stft|, sr=sr)
+pooled over frames in float64 by mean, np.std, np.min, np.max, np.median and np.percentile(q=10,
+90); and silence trimming, librosa.effects.trim(y, top_db) for top_db 30 and 60, with the default
+families' means of the trimmed signal.
 
 The Rust code computes in float64 from float32 samples, so the reference feeds librosa the
 float32 samples as read (soundfile, dtype='float32') cast to float64. Synthetic signals are read
@@ -93,6 +105,16 @@ def synthetic_signals(rng: np.random.Generator) -> list[tuple[str, int, np.ndarr
 
     # Shorter than n_fft: librosa.stft pads head and tail as one block (the short-signal path).
     signals.append(("short_tone_16000", 16000, tone(16000, 0.05, 1000.0, 0.5)))
+
+    # A tone burst between pauses with a faint noise floor (about -70 dBFS), 20 ms fades:
+    # librosa.effects.trim keeps different spans at top_db 30 and 60.
+    sr = 16000
+    floor = 3e-4 * rng.standard_normal(int(1.2 * sr))
+    burst = tone(sr, 0.5, 220.0, 0.5) + tone(sr, 0.5, 660.0, 0.1)
+    fade = np.minimum(1.0, np.minimum(np.arange(len(burst)), np.arange(len(burst))[::-1]) / (0.02 * sr))
+    start = int(0.4 * sr)
+    floor[start:start + len(burst)] += burst * fade
+    signals.append(("pause_tone_pause_16000", sr, floor))
     return signals
 
 
@@ -114,6 +136,95 @@ def features(y: np.ndarray, sr: int) -> dict[str, np.ndarray | float]:
         "mel": librosa.feature.melspectrogram(y=y, sr=sr),
         "tuning": float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=12)),
     }
+
+
+STATS = {
+    "mean": lambda x: np.mean(x, axis=1),
+    "std": lambda x: np.std(x, axis=1),
+    "min": lambda x: np.min(x, axis=1),
+    "max": lambda x: np.max(x, axis=1),
+    "median": lambda x: np.median(x, axis=1),
+    "p10": lambda x: np.percentile(x, 10, axis=1),
+    "p90": lambda x: np.percentile(x, 90, axis=1),
+}
+
+# The optional families, and the statistics recorded for each (every family gets the mean;
+# the pooling code is shared by all families, so the other statistics are recorded for the
+# first MFCC delta and the small families only, which keeps reference.json under 600 KB).
+EXTRA = {
+    "log_mel": ["mean"],
+    "mfcc_delta": list(STATS),
+    "mfcc_delta2": ["mean"],
+    "rms": list(STATS),
+    "zcr": list(STATS),
+    "spectral_centroid": list(STATS),
+    "spectral_bandwidth": list(STATS),
+    "spectral_rolloff": list(STATS),
+    "spectral_flatness": list(STATS),
+    "spectral_contrast": list(STATS),
+}
+# Frame rows recorded per optional family (synthetic signals): rows of frame_index, except
+# log_mel (128 values a row), which keeps the first frame's row only (it is power_to_db of the
+# mel rows already compared; frame 0 shows the padding and the top_db floor).
+FRAME_ROWS = {"log_mel": 1}
+
+DELTA_WIDTH = 9
+TRIM_TOP_DB = [30, 60]
+# Signals whose trimmed features are recorded too.
+TRIM_SYNTHETIC = ["silence_then_tone_22050", "pause_tone_pause_16000"]
+TRIM_RAVDESS = ["Actor_01/03-01-01-01-01-01-01.wav"]
+
+
+def extra_features(y: np.ndarray, sr: int, f: dict) -> dict[str, np.ndarray | None]:
+    """The optional families' frames, (dims, n_frames) float64; None where librosa refuses
+    (delta needs at least `width` frames)."""
+    S = np.abs(librosa.stft(y))
+    mel = f["mel"]
+    n_frames = mel.shape[1]
+    out = {
+        "log_mel": librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0),
+        "mfcc_delta": None,
+        "mfcc_delta2": None,
+        "rms": librosa.feature.rms(y=y),
+        "zcr": librosa.feature.zero_crossing_rate(y),
+        "spectral_centroid": librosa.feature.spectral_centroid(S=S, sr=sr),
+        "spectral_bandwidth": librosa.feature.spectral_bandwidth(S=S, sr=sr),
+        "spectral_rolloff": librosa.feature.spectral_rolloff(S=S, sr=sr),
+        "spectral_flatness": librosa.feature.spectral_flatness(S=S),
+        "spectral_contrast": librosa.feature.spectral_contrast(S=S, sr=sr),
+    }
+    if n_frames >= DELTA_WIDTH:
+        out["mfcc_delta"] = librosa.feature.delta(f["mfcc"], order=1)
+        out["mfcc_delta2"] = librosa.feature.delta(f["mfcc"], order=2)
+    for name, x in out.items():
+        if x is not None:
+            assert x.shape[1] == n_frames, (name, x.shape, n_frames)
+            out[name] = x.astype(np.float64)  # rms is float32: pool in float64
+    return out
+
+
+def pooled_stats(extra: dict) -> dict:
+    """{family: {stat: values}} for the optional families and statistics (None: refused)."""
+    pooled = {}
+    for fam, stats in EXTRA.items():
+        x = extra[fam]
+        pooled[fam] = None if x is None else {s: [float(v) for v in STATS[s](x)] for s in stats}
+    return pooled
+
+
+def trim_entries(y: np.ndarray, sr: int) -> list[dict]:
+    """librosa.effects.trim at each TRIM_TOP_DB: the kept span and the default families'
+    means (and rms's) of the trimmed signal."""
+    entries = []
+    for top_db in TRIM_TOP_DB:
+        yt, (start, end) = librosa.effects.trim(y, top_db=top_db)
+        assert np.array_equal(yt, y[start:end])
+        f = features(yt, sr)
+        entry = {"top_db": top_db, "start": int(start), "end": int(end)}
+        entry.update(pooled_entry(f, sr, len(yt)))
+        entry["rms_mean"] = [float(np.mean(librosa.feature.rms(y=yt).astype(np.float64)))]
+        entries.append(entry)
+    return entries
 
 
 def pooled_entry(f: dict, sr: int, n_samples: int) -> dict:
@@ -161,6 +272,8 @@ def main() -> int:
     SIGNAL_DIR.mkdir(parents=True, exist_ok=True)
 
     synthetic = []
+    trim_synthetic = []
+    trim_ravdess = []
     for name, sr, y in synthetic_signals(rng):
         wav = SIGNAL_DIR / f"{name}.wav"
         sf.write(wav, to_pcm16(y), sr, subtype="PCM_16")
@@ -175,7 +288,17 @@ def main() -> int:
         entry["mfcc_frames"] = frames_to_lists(f["mfcc"], index)
         entry["chroma_frames"] = frames_to_lists(f["chroma"], index)
         entry["mel_frames"] = frames_to_lists(f["mel"], index)
+        extra = extra_features(y32.astype(np.float64), sr, f)
+        entry["pooled"] = pooled_stats(extra)
+        entry["extra_frames"] = {
+            fam: None if x is None else frames_to_lists(x, index[:FRAME_ROWS.get(fam)])
+            for fam, x in extra.items()
+        }
         synthetic.append(entry)
+        if name in TRIM_SYNTHETIC:
+            for t in trim_entries(y32.astype(np.float64), sr):
+                trim_synthetic.append({"name": name, **t})
+                print(f"  trim top_db={t['top_db']}: [{t['start']}, {t['end']}) of {len(y32)}")
         print(f"{name}: sr={sr} n={len(y32)} frames={n} tuning={entry['tuning']}")
 
     ravdess = []
@@ -190,8 +313,15 @@ def main() -> int:
             y32, sr = sf.read(path, dtype="float32")
             assert y32.ndim == 1, f"{rel}: expected mono"
             entry = {"path": rel, "sha256": sha256(path), "file_size": path.stat().st_size}
-            entry.update(pooled_entry(features(y32.astype(np.float64), sr), sr, len(y32)))
+            y64 = y32.astype(np.float64)
+            f = features(y64, sr)
+            entry.update(pooled_entry(f, sr, len(y32)))
+            entry["pooled"] = pooled_stats(extra_features(y64, sr, f))
             ravdess.append(entry)
+            if rel in TRIM_RAVDESS:
+                for t in trim_entries(y64, sr):
+                    trim_ravdess.append({"path": rel, **t})
+                    print(f"  trim top_db={t['top_db']}: [{t['start']}, {t['end']}) of {len(y64)}")
 
             # The original recipe: librosa.load(sr=None) gives float32, computed in float32.
             y_load, sr_load = librosa.load(path, sr=None)
@@ -225,6 +355,12 @@ def main() -> int:
                    "n_chroma": 12, "input": "float32 samples as read, cast to float64"},
         "synthetic": synthetic,
         "ravdess": ravdess,
+        "trim": {
+            "note": "librosa.effects.trim(y, top_db) (frame_length 2048, hop 512): the kept "
+            "span [start, end) and the default families' means of y[start:end]",
+            "synthetic": trim_synthetic,
+            "ravdess": trim_ravdess,
+        },
         "float32_recipe": {
             "note": "librosa.load(path, sr=None) -> float32, features computed in float32 "
             "(the original recipe); deviation_from_float64 uses the test's error measure "
