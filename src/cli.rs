@@ -32,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Predict the emotion of audio files with a saved model.
     Predict(PredictArgs),
+    /// Serve a web page and a JSON API that predict the emotion of uploaded or recorded audio.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -289,9 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn shipped_pipeline_toml_is_valid_and_default() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(Config::from_toml(&text, &path).unwrap(), Config::default());
+    fn shipped_config_and_presets_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let shipped = Config::load(&root.join("pipeline.toml")).unwrap();
+        assert_eq!(shipped.features.feature_names().len(), 2 * (40 + 12 + 128));
+        // The original preset is the built-in default, paths apart.
+        let mut original = Config::load(&root.join("presets/original.toml")).unwrap();
+        original.data = DataConfig::default();
+        assert_eq!(original, Config::default());
+        let si = Config::load(&root.join("presets/speaker-independent.toml")).unwrap();
+        assert!(si.train.speaker_normalization);
+        assert_eq!(si.features, shipped.features);
     }
 }

@@ -17,6 +17,7 @@ pub mod predict;
 pub mod preprocess;
 pub mod progress;
 pub mod report;
+pub mod serve;
 pub mod split;
 pub mod stages;
 pub mod tables;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => run(args, &cli),
         Command::Predict(args) => predict(args),
+        Command::Serve(args) => serve(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -179,6 +180,11 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     } else {
         exit::SKIPPED
     })
+}
+
+fn serve(args: &ser_pipeline::serve::ServeArgs) -> Result<u8> {
+    ser_pipeline::serve::run(args)?;
+    Ok(exit::OK)
 }
 
 fn print_table(labels: &[String], results: &[ser_pipeline::predict::FileResult]) {

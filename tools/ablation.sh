@@ -16,11 +16,16 @@ model="${MODEL:-mlp}"
 cargo build --release -q
 bin=./target/release/ser-pipeline
 
-# name | overrides (separated by ';'). Each variant adds one lever to the one before, unless noted.
+# name | overrides (separated by ';') on top of ./pipeline.toml (the recommended config, 'default').
 variants=(
-  'original|models.train=["mlp"]'
-  '+std|models.train=["mlp"];features.stats=["mean","std"]'
-  '+speaker_norm|models.train=["mlp"];features.stats=["mean","std"];train.speaker_normalization=true'
+  'original|features.families=["mfcc","chroma","mel"];features.stats=["mean"]'
+  'original+std|features.families=["mfcc","chroma","mel"]'
+  'default|'
+  'default+rich_families|features.families=["mfcc","mfcc_delta","chroma","log_mel","rms","zcr","spectral_contrast","spectral_centroid","spectral_bandwidth","spectral_rolloff","spectral_flatness"]'
+  'default+trim|features.trim_top_db=60.0'
+  'default+augment_all_x2|augment.classes="all";augment.copies=2;train.augmented="all"'
+  'default+speaker_norm|train.speaker_normalization=true'
+  'default+speaker_norm+augment_all_x2|train.speaker_normalization=true;augment.classes="all";augment.copies=2;train.augmented="all"'
 )
 declare -A by_name
 order=()
@@ -38,12 +43,12 @@ printf '|---|---|---|---|---|---|---|\n'
 for name in "${order[@]}"; do
   sets=()
   IFS=';' read -ra parts <<< "${by_name[$name]}"
-  for p in "${parts[@]}"; do sets+=(--set "$p"); done
+  for p in "${parts[@]+"${parts[@]}"}"; do [ -n "$p" ] && sets+=(--set "$p"); done
   dir="$PWD/$out/$name"
   rm -rf "$dir"
   start=$(date +%s.%N)
   "$bin" run --stage all -q --force --data-root "$root" \
-    --set "data.out_dir=\"$dir/data\"" --set "data.reports_dir=\"$dir/reports\"" "${sets[@]}"
+    --set "data.out_dir=\"$dir/data\"" --set "data.reports_dir=\"$dir/reports\"" "${sets[@]+"${sets[@]}"}"
   wall=$(echo "$(date +%s.%N) - $start" | bc)
   awk -F, -v m="$model" -v name="$name" -v wall="$wall" '
     $3 == "mean" && $2 == m { acc[$1] = $5; f1[$1] = $7; rec[$1] = $9 }
