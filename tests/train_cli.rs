@@ -88,10 +88,9 @@ fn all_stages_train_without_leakage_and_report() {
         strings(&splits, "fold"),
         strings(&splits, "part"),
     );
-    let mut by_split: BTreeMap<
-        (String, String),
-        (BTreeSet<String>, BTreeSet<String>, Vec<String>),
-    > = BTreeMap::new();
+    // (protocol, fold) -> (training files, test files, sources of augmented training rows)
+    type Parts = (BTreeSet<String>, BTreeSet<String>, Vec<String>);
+    let mut by_split: BTreeMap<(String, String), Parts> = BTreeMap::new();
     for i in 0..splits.height() {
         let e = by_split
             .entry((protocol[i].clone(), fold[i].clone()))

@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn total_order_keys_sort_like_total_cmp_and_round_trip() {
-        let mut v = vec![
+        let mut v = [
             3.5,
             -0.0,
             0.0,
