@@ -231,3 +231,44 @@ fn excluded_classes_are_left_out_and_reported() {
         .skip(1)
         .all(|l| l.ends_with("excluded: calm")));
 }
+
+/// RAVDESS song clips (vocal channel 02) have six emotions: no disgust, no surprised. A corpus
+/// of them trains and reports on exactly those six classes.
+#[test]
+fn a_song_corpus_with_six_emotions_trains_on_six_classes() {
+    let ws = Workspace::new(CONFIG);
+    for actor in [1u8, 2, 3, 4] {
+        let dir = ws.corpus().join(format!("Actor_{actor:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for emotion in 1..=6u8 {
+            for repetition in 1..=2u8 {
+                let name = format!("03-02-{emotion:02}-01-01-{repetition:02}-{actor:02}.wav");
+                let y = common::voice(emotion, actor, repetition, 16000, 0.3);
+                common::write_wav16(&dir.join(name), &y, 1, 16000);
+            }
+        }
+    }
+    run_all(&ws);
+    let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    let probs: Vec<String> = pred
+        .get_column_names()
+        .iter()
+        .filter(|c| c.starts_with("prob_"))
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        probs,
+        [
+            "prob_neutral",
+            "prob_calm",
+            "prob_happy",
+            "prob_sad",
+            "prob_angry",
+            "prob_fearful"
+        ]
+    );
+    let features = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert!(strings(&features, "vocal_channel")
+        .iter()
+        .all(|v| v == "song"));
+}
