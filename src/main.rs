@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use ser_pipeline::cli::{Cli, Command, PredictArgs, RunArgs, StageArg};
+use ser_pipeline::cli::{Cli, Command, LogFormat, PredictArgs, RunArgs, StageArg};
 use ser_pipeline::config::{Config, ConfigError};
 use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
@@ -57,14 +57,26 @@ fn init_logging(cli: &Cli) {
     };
     // Our lines at the chosen level; dependencies' (e.g. symphonia noting RAVDESS's FLLR chunk
     // on every file) only when they warn.
-    env_logger::Builder::new()
+    let mut builder = env_logger::Builder::new();
+    builder
         .filter_level(log::LevelFilter::Warn)
         .filter_module("ser_pipeline", level)
         // symphonia logs its own probe failures; we report them, naming the file.
         .filter_module("symphonia", log::LevelFilter::Off)
         .parse_env("SER_LOG")
-        .format_target(false)
-        .init();
+        .format_target(false);
+    if cli.log_format == LogFormat::Json {
+        builder.format(|buf, record| {
+            use std::io::Write;
+            let line = serde_json::json!({
+                "ts": buf.timestamp_millis().to_string(),
+                "level": record.level().as_str(),
+                "msg": record.args().to_string(),
+            });
+            writeln!(buf, "{line}")
+        });
+    }
+    builder.init();
 }
 
 /// The config from `--config`, else `./pipeline.toml` if present, else the defaults; then the

@@ -265,6 +265,29 @@ fn config_and_usage_errors_exit_2_naming_the_key() {
 }
 
 #[test]
+fn json_logs_are_one_object_per_line() {
+    let ws = Workspace::new("");
+    make_corpus(&ws.corpus(), &[1], 16000, 0.2);
+    let out = ws
+        .cmd(&["--log-format", "json", "run", "--stage", "scan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = stderr_of(&out);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["ts"].is_string()));
+    assert!(lines
+        .iter()
+        .any(|l| l["msg"].as_str().unwrap().contains("scan: wrote")));
+}
+
+#[test]
 fn a_missing_corpus_is_an_error_that_says_where_to_put_it() {
     let ws = Workspace::new("");
     let out = ws.cmd(&["run", "--data-root", "nowhere"]).output().unwrap();

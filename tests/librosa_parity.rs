@@ -28,10 +28,12 @@
 //!   below. Mel power is non-negative and spans many decades; FFT round-off is relative to a
 //!   frame's total energy, so it is no longer negligible in bands far below the strongest.
 //! - log_mel and spectral_contrast (decibels): `max_i |a_i - b_i|`, in dB.
-//! - mfcc_delta, mfcc_delta2: as MFCC, `max_i |a_i - b_i| / max_i |b_i|`.
+//! - mfcc_delta, mfcc_delta2: `max_i |a_i - b_i| / max(max_i |b_i|, 1)`, as MFCC but absolute
+//!   (MFCC units per frame) for vectors below 1: the mean delta of a signal that begins and ends
+//!   in silence telescopes to round-off, where a relative error means nothing.
 //! - rms, zcr, spectral_centroid, spectral_bandwidth, spectral_rolloff, spectral_flatness: one
 //!   value per frame or statistic, so the same measure is the relative error `|a - b| / |b|`.
-//! - trim: the span's start and end must be identical (sample indices).
+//! - rms and zcr frame rows must be identical; trim spans too (sample indices).
 //! - tuning: at most one bin of librosa's 0.01-wide tuning histogram apart. The estimate is the
 //!   histogram's argmax (a bin's left edge), so a peak on a bin edge may fall either side of it.
 //!   Compared as bin indices, since the JSON parser may return an edge 1 ulp off.

@@ -294,9 +294,13 @@ fn extremes(values: &[f64], q: usize, smallest: &mut Vec<f64>, largest: &mut Vec
     let mut low_max = smallest[q - 1];
     for &v in values[..n - q].iter().rev() {
         if v < low_max {
-            let at = smallest.partition_point(|&x| x <= v);
-            smallest.pop();
-            smallest.insert(at, v);
+            // Insertion step: shift the larger ones up, dropping the largest.
+            let mut i = q - 1;
+            while i > 0 && smallest[i - 1] > v {
+                smallest[i] = smallest[i - 1];
+                i -= 1;
+            }
+            smallest[i] = v;
             low_max = smallest[q - 1];
         }
     }
@@ -306,9 +310,13 @@ fn extremes(values: &[f64], q: usize, smallest: &mut Vec<f64>, largest: &mut Vec
     let mut high_min = largest[0];
     for &v in &values[q..] {
         if v > high_min {
-            let at = largest.partition_point(|&x| x < v);
-            largest.insert(at, v);
-            largest.remove(0);
+            // Shift the smaller ones down, dropping the smallest.
+            let mut i = 0;
+            while i + 1 < q && largest[i + 1] < v {
+                largest[i] = largest[i + 1];
+                i += 1;
+            }
+            largest[i] = v;
             high_min = largest[0];
         }
     }
