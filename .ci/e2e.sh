@@ -22,8 +22,10 @@ fi
 echo "== npm ci (tests/e2e)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "== cargo build --release"
-cargo build --release --locked
+# The binary as `cargo test --release` builds it (with the test build's feature set), so that after
+# the tests this is a no-op instead of a second build of the dependencies.
+echo "== cargo test --release --no-run (builds the binary)"
+cargo test --release --locked --no-run
 
 echo "== browser test"
 cd tests/e2e

@@ -4,7 +4,7 @@
 //   node serve.e2e.mjs            trains a tiny model on a generated corpus, then tests
 //
 // Environment:
-//   SER_BIN      the binary (default: ../../target/release/ser-pipeline)
+//   SER_BIN      the binary (default: $CARGO_TARGET_DIR or ../../target, then release/ser-pipeline)
 //   CHROMIUM     the browser (default: /usr/bin/chromium)
 //   MODEL_DIR    use this model instead of training a tiny one
 //   UPLOAD_WAV   upload this file instead of a generated one
@@ -20,7 +20,8 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const bin = path.resolve(process.env.SER_BIN || path.join(root, 'target', 'release', 'ser-pipeline'));
+const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
+const bin = path.resolve(process.env.SER_BIN || path.join(targetDir, 'release', 'ser-pipeline'));
 const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const outDir = path.resolve(process.env.E2E_OUT || path.join(root, 'target', 'e2e'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ser-e2e-'));
