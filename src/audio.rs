@@ -213,6 +213,16 @@ pub fn decode(path: &Path) -> Result<Audio, AudioError> {
     })
 }
 
+/// [`decode`], then [`resample`] to `target_rate` when one is given (the `audio.sample_rate`
+/// setting): how every stage and `predict` load a file.
+pub fn load(path: &Path, target_rate: Option<u32>) -> Result<Audio, AudioError> {
+    let audio = decode(path)?;
+    match target_rate {
+        Some(rate) => resample(audio, rate),
+        None => Ok(audio),
+    }
+}
+
 /// Resamples mono audio to `target_rate` with rubato's FFT resampler (band-limited, fixed
 /// ratio), compensating its delay so the output is aligned with the input and has
 /// `ceil(n * target / source)` samples, as `librosa.resample` sizes its output.

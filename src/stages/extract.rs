@@ -112,12 +112,8 @@ fn extract_file(
     settings: &Settings,
 ) -> Result<FeatureRow, String> {
     let labels = row.labels.ok_or("no labels in the manifest")?;
-    let decoded = audio::decode(abs).map_err(|e| e.to_string())?;
+    let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
     let duration_s = decoded.duration_s();
-    let decoded = match settings.config.audio.sample_rate {
-        Some(rate) => audio::resample(decoded, rate).map_err(|e| e.to_string())?,
-        None => decoded,
-    };
     let extractor = extractors.get(decoded.sample_rate);
     let features = extractor
         .extract(&decoded.samples)
