@@ -131,7 +131,11 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
     let summary = pool.install(|| stages::run(&targets, &settings))?;
     stages::write_errors(&paths, &summary.skipped)?;
     let code = if summary.skipped.is_empty() {
-        log::info!("ok: {}", summary.stages_run.join(", "));
+        if summary.stages_run.is_empty() {
+            log::info!("ok: every stage up to date, nothing run");
+        } else {
+            log::info!("ok: ran {}", summary.stages_run.join(", "));
+        }
         exit::OK
     } else {
         log::warn!(

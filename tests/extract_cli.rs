@@ -315,3 +315,56 @@ fn resampling_on_request_changes_the_analysis_rate() {
     let frames = df.column("n_stft_frames").unwrap().i64().unwrap().get(0);
     assert_eq!(frames, Some(1 + 8000 / 512));
 }
+
+#[test]
+fn a_rerun_with_nothing_changed_skips_every_stage_until_an_input_changes() {
+    let ws = Workspace::new("");
+    let written = make_corpus(&ws.corpus(), &[1, 2], 16000, 0.3);
+    // A bad file: skipped in the first run, and still reported (exit 3) when scan is skipped.
+    std::fs::write(ws.corpus().join("Actor_01/03-01-02-02-02-01-01.wav"), b"").unwrap();
+    let run = |args: &[&str]| {
+        let out = ws.cmd(args).output().unwrap();
+        (out.status.code(), stderr_of(&out))
+    };
+    let (code, _) = run(&["run", "--stage", "extract"]);
+    assert_eq!(code, Some(3));
+    let features = std::fs::metadata(ws.out("features.parquet"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    let (code, log) = run(&["run", "--stage", "extract"]);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains("scan: up to date") && log.contains("extract: up to date"),
+        "{log}"
+    );
+    let errors = std::fs::read_to_string(ws.out("errors.csv")).unwrap();
+    assert!(errors.contains("03-01-02-02-02-01-01.wav"), "{errors}");
+    assert_eq!(
+        std::fs::metadata(ws.out("features.parquet"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        features
+    );
+
+    // A changed audio file makes scan and extract run again; a changed feature setting, extract.
+    let y = common::voice(3, 1, 1, 16000, 0.4);
+    common::write_wav16(&ws.corpus().join(&written[0]), &y, 1, 16000);
+    let (_, log) = run(&["run", "--stage", "extract"]);
+    assert!(
+        log.contains("scan: done") && log.contains("extract: done"),
+        "{log}"
+    );
+    let (_, log) = run(&["run", "--stage", "extract", "--set", "features.n_mfcc=20"]);
+    assert!(
+        log.contains("scan: up to date") && log.contains("extract: done"),
+        "{log}"
+    );
+    let (_, log) = run(&["run", "--stage", "extract", "--force"]);
+    assert!(
+        log.contains("scan: done") && log.contains("extract: done"),
+        "{log}"
+    );
+}

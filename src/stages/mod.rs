@@ -8,6 +8,7 @@ pub mod augment;
 pub mod evaluate;
 pub mod extract;
 pub mod scan;
+mod state;
 pub mod train;
 
 use std::path::PathBuf;
@@ -129,28 +130,39 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
     let last = targets.iter().copied().max().unwrap_or(Stage::Scan);
     let mut summary = Summary::default();
     for &stage in Stage::ALL.iter().filter(|&&s| s <= last) {
-        let wanted = targets.contains(&stage);
-        if !wanted && !settings.force && stage.output(&paths).exists() {
-            log::debug!("{}: output exists, not rerun", stage.name());
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let skipped = match stage {
-            Stage::Scan => scan::run(&paths, settings)?,
-            Stage::Extract => extract::run(&paths, settings)?,
-            Stage::Augment => augment::run(&paths, settings)?,
-            Stage::Train => train::run(&paths, settings).map(|()| Vec::new())?,
-            Stage::Evaluate => evaluate::run(&paths, settings).map(|()| Vec::new())?,
+        let fingerprint = state::fingerprint(stage, &paths, &settings.config);
+        let recorded = state::read(&paths, stage);
+        let skipped = match recorded {
+            Some(rec)
+                if !settings.force
+                    && rec.fingerprint == fingerprint
+                    && stage.output(&paths).exists() =>
+            {
+                log::info!(
+                    "{}: up to date (inputs and settings unchanged; --force recomputes)",
+                    stage.name()
+                );
+                rec.skipped(stage)
+            }
+            _ => {
+                let started = std::time::Instant::now();
+                let skipped = match stage {
+                    Stage::Scan => scan::run(&paths, settings)?,
+                    Stage::Extract => extract::run(&paths, settings)?,
+                    Stage::Augment => augment::run(&paths, settings)?,
+                    Stage::Train => train::run(&paths, settings).map(|()| Vec::new())?,
+                    Stage::Evaluate => evaluate::run(&paths, settings).map(|()| Vec::new())?,
+                };
+                let seconds = started.elapsed().as_secs_f64();
+                log::info!("{}: done in {seconds:.1} s", stage.name());
+                summary.stages_run.push(stage.name());
+                summary.durations.push((stage.name(), seconds));
+                // Recorded after the outputs are in place, from the inputs as they were before:
+                // anything changed meanwhile makes the next run redo the stage.
+                state::write(&paths, stage, &fingerprint, &skipped)?;
+                skipped
+            }
         };
-        log::info!(
-            "{}: done in {:.1} s",
-            stage.name(),
-            started.elapsed().as_secs_f64()
-        );
-        summary.stages_run.push(stage.name());
-        summary
-            .durations
-            .push((stage.name(), started.elapsed().as_secs_f64()));
         // A later stage re-reports what an earlier one skipped; keep the latest word per file.
         summary
             .skipped

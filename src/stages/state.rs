@@ -1,0 +1,127 @@
+//! What each stage was made from, so a rerun with nothing changed skips it (DVC-style).
+//!
+//! A stage's fingerprint hashes the program version, the config sections the stage reads, and
+//! the size and modification time of its inputs: the corpus files (scan, extract, augment) and
+//! the upstream tables. It is recorded in `<out_dir>/.state/<stage>.json` after the stage's
+//! outputs are written, together with the files the stage skipped (so a skipped stage still
+//! reports them and the exit code still says so).
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Paths, Skipped, Stage};
+use crate::config::Config;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Record {
+    pub fingerprint: String,
+    skipped: Vec<(String, String)>,
+}
+
+impl Record {
+    pub fn skipped(&self, stage: Stage) -> Vec<Skipped> {
+        self.skipped
+            .iter()
+            .map(|(path, error)| Skipped {
+                // Files skipped for a bad name or header were reported by scan; keep its word.
+                stage: if error.starts_with("bad_name:") || error.starts_with("unreadable:") {
+                    "scan"
+                } else {
+                    stage.name()
+                },
+                path: path.clone(),
+                error: error.clone(),
+            })
+            .collect()
+    }
+}
+
+fn record_path(paths: &Paths, stage: Stage) -> std::path::PathBuf {
+    paths
+        .out_dir
+        .join(".state")
+        .join(format!("{}.json", stage.name()))
+}
+
+pub(super) fn read(paths: &Paths, stage: Stage) -> Option<Record> {
+    let text = std::fs::read_to_string(record_path(paths, stage)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub(super) fn write(
+    paths: &Paths,
+    stage: Stage,
+    fingerprint: &str,
+    skipped: &[Skipped],
+) -> Result<()> {
+    let record = Record {
+        fingerprint: fingerprint.to_string(),
+        skipped: skipped
+            .iter()
+            .map(|s| (s.path.clone(), s.error.clone()))
+            .collect(),
+    };
+    crate::data::write_text_atomic(
+        &record_path(paths, stage),
+        &serde_json::to_string_pretty(&record)?,
+    )
+}
+
+/// Size and modification time (ns) of a file, or a marker when it is missing.
+fn stamp(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{} {mtime}", m.len())
+        }
+        Err(_) => "missing".into(),
+    }
+}
+
+pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(stage.name());
+    fn section(h: &mut Sha256, v: &impl Serialize) {
+        h.update(serde_json::to_string(v).expect("config sections serialise"));
+    }
+    section(&mut h, &config.data);
+    if stage >= Stage::Extract {
+        section(&mut h, &config.audio);
+        section(&mut h, &config.features);
+    }
+    if stage >= Stage::Augment {
+        section(&mut h, &config.augment);
+    }
+    if stage >= Stage::Train {
+        section(&mut h, &config.split);
+        section(&mut h, &config.train);
+        section(&mut h, &config.models);
+    }
+    if stage >= Stage::Evaluate {
+        section(&mut h, &config.evaluate);
+    }
+    if stage <= Stage::Augment {
+        // The corpus as it is now: every audio file's path, size and modification time.
+        let (found, problems) = crate::corpus::walk(&paths.corpus_root);
+        for f in &found {
+            h.update(&f.rel_path);
+            h.update(stamp(&f.abs_path));
+        }
+        for p in &problems {
+            h.update(&p.path);
+            h.update(&p.message);
+        }
+    }
+    for upstream in Stage::ALL.iter().filter(|&&s| s < stage) {
+        h.update(stamp(&upstream.output(paths)));
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
