@@ -8,7 +8,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 use crate::audio::{self, Audio};
-use crate::features::Extractor;
+use crate::features::ExtractorCache;
 use crate::models::Classifier;
 use crate::preprocess::SpeakerNorm;
 use crate::stages::train::{load_model, ModelCard};
@@ -18,6 +18,7 @@ pub struct Predictor {
     pub card: ModelCard,
     pub dir: std::path::PathBuf,
     model: Box<dyn Classifier>,
+    extractors: ExtractorCache,
 }
 
 /// One recording's prediction.
@@ -33,6 +34,7 @@ impl Predictor {
     pub fn load(dir: &Path) -> Result<Predictor> {
         let (card, model) = load_model(dir)?;
         Ok(Predictor {
+            extractors: ExtractorCache::new(&card.config.features),
             card,
             dir: dir.to_path_buf(),
             model,
@@ -51,7 +53,7 @@ impl Predictor {
             Some(rate) => audio::resample(audio, rate)?,
             None => audio,
         };
-        let extractor = Extractor::new(&self.card.config.features, audio.sample_rate);
+        let extractor = self.extractors.get(audio.sample_rate);
         Ok(extractor.extract(&audio.samples)?.values)
     }
 

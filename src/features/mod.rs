@@ -397,6 +397,31 @@ impl Frames {
     }
 }
 
+/// One planned [`Extractor`] per sample rate met, built on first use and shared by every
+/// thread (a corpus or a batch of uploads usually has one or two rates).
+pub struct ExtractorCache {
+    params: FeatureParams,
+    by_rate: std::sync::Mutex<std::collections::HashMap<u32, std::sync::Arc<Extractor>>>,
+}
+
+impl ExtractorCache {
+    /// `params` must have passed [`FeatureParams::check`].
+    pub fn new(params: &FeatureParams) -> ExtractorCache {
+        ExtractorCache {
+            params: params.clone(),
+            by_rate: Default::default(),
+        }
+    }
+
+    /// The extractor for this sample rate, planned on first use.
+    pub fn get(&self, sample_rate: u32) -> std::sync::Arc<Extractor> {
+        let mut map = self.by_rate.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(sample_rate)
+            .or_insert_with(|| std::sync::Arc::new(Extractor::new(&self.params, sample_rate)))
+            .clone()
+    }
+}
+
 /// A feature extractor planned for one sample rate: FFT plan, mel filterbank, DCT and the
 /// other families' plans built once, shared by every file at that rate (it is `Sync`).
 pub struct Extractor {

@@ -11,12 +11,12 @@ use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::extract::Extractors;
 use super::{Paths, Settings, Skipped};
 use crate::audio;
 use crate::augment::{self, ParamRange, TransformSpec};
 use crate::corpus::Emotion;
 use crate::data::parquet;
+use crate::features::ExtractorCache;
 use crate::progress::Progress;
 use crate::tables::{self, FeatureRow, ManifestRow, Status};
 
@@ -140,7 +140,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         chosen.len(),
         cfg.classes
     );
-    let extractors = Extractors::new(&settings.config.features);
+    let extractors = ExtractorCache::new(&settings.config.features);
     let progress = Progress::new("augment", jobs.len(), settings.progress);
     let results: Vec<Result<AugRow, Skipped>> = jobs
         .par_iter()
@@ -210,7 +210,7 @@ fn augment_file(
     row: &ManifestRow,
     copy: u32,
     abs: &std::path::Path,
-    extractors: &Extractors<'_>,
+    extractors: &ExtractorCache,
     settings: &Settings,
 ) -> Result<AugRow, String> {
     let cfg = &settings.config.augment;

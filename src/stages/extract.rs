@@ -1,9 +1,7 @@
 //! extract: decode every usable file of the manifest and compute its pooled features, files in
 //! parallel, into `features.parquet` (one row per file, one named column per feature value).
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -11,7 +9,7 @@ use rayon::prelude::*;
 use super::{Paths, Settings, Skipped};
 use crate::audio;
 use crate::data::parquet;
-use crate::features::{Extractor, FeatureParams};
+use crate::features::ExtractorCache;
 use crate::progress::Progress;
 use crate::tables::{self, FeatureRow, ManifestRow, Status};
 
@@ -20,19 +18,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest = parquet::read(&manifest_path)
         .and_then(|df| tables::manifest_rows(&df))
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
-    let mut skipped: Vec<Skipped> = manifest
-        .iter()
-        .filter(|r| r.status != Status::Ok)
-        .map(|r| Skipped {
-            stage: "scan",
-            path: r.path.clone(),
-            error: format!(
-                "{}: {}",
-                r.status.label(),
-                r.error.as_deref().unwrap_or("unknown")
-            ),
-        })
-        .collect();
+    let mut skipped = super::manifest_skips(&manifest);
     let usable: Vec<&ManifestRow> = manifest.iter().filter(|r| r.status == Status::Ok).collect();
     log::info!(
         "extract: {} usable files of {}",
@@ -41,7 +27,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     );
 
     let params = &settings.config.features;
-    let extractors = Extractors::new(params);
+    let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", usable.len(), settings.progress);
     let results: Vec<Result<FeatureRow, Skipped>> = usable
         .par_iter()
@@ -82,33 +68,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     Ok(skipped)
 }
 
-/// One planned extractor per sample rate met, built on first use and shared by every thread.
-pub(crate) struct Extractors<'a> {
-    params: &'a FeatureParams,
-    by_rate: Mutex<HashMap<u32, Arc<Extractor>>>,
-}
-
-impl<'a> Extractors<'a> {
-    pub(crate) fn new(params: &'a FeatureParams) -> Self {
-        Extractors {
-            params,
-            by_rate: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub(crate) fn get(&self, sample_rate: u32) -> Arc<Extractor> {
-        let mut map = self.by_rate.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(sample_rate)
-            .or_insert_with(|| Arc::new(Extractor::new(self.params, sample_rate)))
-            .clone()
-    }
-}
-
 /// Decodes and featurises one file; the error is one line for the log and `errors.csv`.
 fn extract_file(
     row: &ManifestRow,
     abs: &Path,
-    extractors: &Extractors<'_>,
+    extractors: &ExtractorCache,
     settings: &Settings,
 ) -> Result<FeatureRow, String> {
     let labels = row.labels.ok_or("no labels in the manifest")?;

@@ -115,6 +115,22 @@ pub struct Skipped {
     pub error: String,
 }
 
+/// The manifest's unusable files, as the scan stage reports them (`<status>: <reason>`).
+pub(crate) fn manifest_skips(rows: &[crate::tables::ManifestRow]) -> Vec<Skipped> {
+    rows.iter()
+        .filter(|r| r.status != crate::tables::Status::Ok)
+        .map(|r| Skipped {
+            stage: "scan",
+            path: r.path.clone(),
+            error: format!(
+                "{}: {}",
+                r.status.label(),
+                r.error.as_deref().unwrap_or("unknown")
+            ),
+        })
+        .collect()
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -142,7 +158,7 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
                     "{}: up to date (inputs and settings unchanged; --force recomputes)",
                     stage.name()
                 );
-                rec.skipped(stage)
+                rec.skipped()
             }
             _ => {
                 let started = std::time::Instant::now();

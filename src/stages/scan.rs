@@ -42,19 +42,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     }));
     rows.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let skipped: Vec<Skipped> = rows
-        .iter()
-        .filter(|r| r.status != Status::Ok)
-        .map(|r| Skipped {
-            stage: "scan",
-            path: r.path.clone(),
-            error: format!(
-                "{}: {}",
-                r.status.label(),
-                r.error.as_deref().unwrap_or("unknown")
-            ),
-        })
-        .collect();
+    let skipped = super::manifest_skips(&rows);
     for s in &skipped {
         log::warn!(
             "scan: skipped {}: {}",

@@ -18,20 +18,20 @@ use crate::config::Config;
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Record {
     pub fingerprint: String,
-    skipped: Vec<(String, String)>,
+    /// `(stage, path, error)` of every file the stage skipped or passed on as skipped.
+    skipped: Vec<(String, String, String)>,
 }
 
 impl Record {
-    pub fn skipped(&self, stage: Stage) -> Vec<Skipped> {
+    pub fn skipped(&self) -> Vec<Skipped> {
         self.skipped
             .iter()
-            .map(|(path, error)| Skipped {
-                // Files skipped for a bad name or header were reported by scan; keep its word.
-                stage: if error.starts_with("bad_name:") || error.starts_with("unreadable:") {
-                    "scan"
-                } else {
-                    stage.name()
-                },
+            .map(|(stage, path, error)| Skipped {
+                stage: Stage::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .find(|n| n == stage)
+                    .unwrap_or("scan"),
                 path: path.clone(),
                 error: error.clone(),
             })
@@ -61,7 +61,7 @@ pub(super) fn write(
         fingerprint: fingerprint.to_string(),
         skipped: skipped
             .iter()
-            .map(|s| (s.path.clone(), s.error.clone()))
+            .map(|s| (s.stage.to_string(), s.path.clone(), s.error.clone()))
             .collect(),
     };
     crate::data::write_text_atomic(

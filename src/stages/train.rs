@@ -387,12 +387,18 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         );
     }
 
+    // Which augmented copies join each training part: chosen once per split, shared by every
+    // model and by splits.parquet.
+    let extras: Vec<Vec<usize>> = splits
+        .iter()
+        .map(|s| ds.augmented_rows(&s.train, config.train.seed))
+        .collect();
     let jobs: Vec<(usize, ModelKind)> = (0..splits.len())
         .flat_map(|s| config.models.train.iter().map(move |&m| (s, m)))
         .collect();
     let mut results: Vec<JobResult> = jobs
         .par_iter()
-        .map(|&(s, kind)| run_job(&ds, &splits[s], s, kind, config))
+        .map(|&(s, kind)| run_job(&ds, &splits[s], &extras[s], s, kind, config))
         .collect::<Result<_>>()?;
     if !config.models.ensemble.is_empty() {
         let ensembles: Vec<JobResult> = (0..splits.len())
@@ -402,7 +408,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     }
 
     write_predictions(paths, &ds, &splits, &results, &labels)?;
-    write_splits(paths, &ds, &splits, config)?;
+    write_splits(paths, &ds, &splits, &extras)?;
     write_curves(paths, &splits, &results)?;
     write_fits(paths, &splits, &results)?;
     save_final_models(paths, &ds, config)?;
@@ -412,12 +418,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
 fn run_job(
     ds: &Dataset,
     split: &Split,
+    extra: &[usize],
     index: usize,
     kind: ModelKind,
     config: &Config,
 ) -> Result<JobResult> {
-    let extra = ds.augmented_rows(&split.train, config.train.seed);
-    let (x_train, y_train) = ds.training_set(&split.train, &extra);
+    let (x_train, y_train) = ds.training_set(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
     let x_train = scaler.transform(x_train.view());
     let x_test = scaler.transform(ds.table.x.select(Axis(0), &split.test).view());
@@ -538,10 +544,15 @@ fn write_predictions(
 
 /// `splits.parquet`: `path`, `protocol`, `fold`, `part` (`train`, `test`, or
 /// `train_augmented` for augmented rows, whose `source_path` is then set).
-fn write_splits(paths: &Paths, ds: &Dataset, splits: &[Split], config: &Config) -> Result<()> {
+fn write_splits(
+    paths: &Paths,
+    ds: &Dataset,
+    splits: &[Split],
+    extras: &[Vec<usize>],
+) -> Result<()> {
     let (mut path, mut source, mut protocol, mut fold, mut part) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for s in splits {
+    for (s, extra) in splits.iter().zip(extras) {
         for (rows, name) in [(&s.train, "train"), (&s.test, "test")] {
             for &i in rows {
                 path.push(ds.table.paths[i].clone());
@@ -556,7 +567,7 @@ fn write_splits(paths: &Paths, ds: &Dataset, splits: &[Split], config: &Config) 
                 .source_paths
                 .as_ref()
                 .expect("augmented rows have sources");
-            for j in ds.augmented_rows(&s.train, config.train.seed) {
+            for &j in extra {
                 path.push(aug.paths[j].clone());
                 source.push(Some(sources[j].clone()));
                 protocol.push(s.protocol);
