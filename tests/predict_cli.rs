@@ -6,22 +6,16 @@ mod common;
 use common::{make_corpus, Workspace};
 use ser_pipeline::data::parquet;
 
-const CONFIG: &str = r#"
-[split.random]
-seeds = [1]
-[split.actor_holdout]
-enabled = false
-[split.actor_kfold]
-k = 2
-[models]
-train = ["mlp", "logistic_regression"]
-[models.mlp]
-hidden_layers = [32]
-"#;
+fn config() -> String {
+    format!(
+        "{}\n[models]\ntrain = [\"mlp\", \"logistic_regression\"]\n",
+        common::TINY_TRAINING
+    )
+}
 
 #[test]
 fn predict_reports_each_file_and_skips_bad_ones() {
-    let ws = Workspace::new(CONFIG);
+    let ws = Workspace::new(&config());
     let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
     let out = ws.cmd(&["run", "-q"]).output().unwrap();
     assert_eq!(

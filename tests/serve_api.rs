@@ -13,18 +13,9 @@ use common::{make_corpus, voice, Workspace};
 use ser_pipeline::audio::wav_pcm16_bytes;
 use serde_json::Value;
 
-const CONFIG: &str = r#"
-[split.random]
-seeds = [1]
-[split.actor_holdout]
-enabled = false
-[split.actor_kfold]
-k = 2
-[models]
-train = ["mlp"]
-[models.mlp]
-hidden_layers = [32]
-"#;
+fn config() -> String {
+    format!("{}\n[models]\ntrain = [\"mlp\"]\n", common::TINY_TRAINING)
+}
 
 /// A running server; killed on drop if the test did not stop it.
 struct Server {
@@ -251,7 +242,7 @@ fn check_prediction(json: &Value, labels: &[String], seconds: f64) -> String {
 
 #[test]
 fn serve_answers_the_page_the_api_and_bad_input() {
-    let ws = Workspace::new(CONFIG);
+    let ws = Workspace::new(&config());
     make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
     let out = ws.cmd(&["run", "-q"]).output().unwrap();
     assert_eq!(
@@ -478,7 +469,7 @@ fn serve_answers_the_page_the_api_and_bad_input() {
 
 #[test]
 fn a_model_that_needs_speaker_groups_is_refused_with_422() {
-    let ws = Workspace::new(CONFIG);
+    let ws = Workspace::new(&config());
     make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
     let out = ws
         .cmd(&[

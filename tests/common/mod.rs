@@ -76,6 +76,19 @@ pub fn make_corpus(root: &Path, actors: &[u8], sample_rate: u32, seconds: f64) -
     written
 }
 
+/// A quick training setup for tests that need a model, not its accuracy: one random split, a
+/// 2-fold actor split, and a small MLP. Append `[models] train = [...]` to choose the models.
+pub const TINY_TRAINING: &str = r#"
+[split.random]
+seeds = [1]
+[split.actor_holdout]
+enabled = false
+[split.actor_kfold]
+k = 2
+[models.mlp]
+hidden_layers = [32]
+"#;
+
 /// A work folder with a config whose outputs stay inside it.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
