@@ -436,6 +436,9 @@ pub struct Extractor {
     contrast: Option<Result<Contrast, String>>,
     delta1: Savgol,
     delta2: Savgol,
+    /// Chroma filterbanks by tuning (`f64::to_bits`): tuning takes one of a hundred values (a
+    /// 0.01-wide histogram bin), so each bank is built once instead of once per file.
+    chroma_filters: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Array2<f64>>>>,
 }
 
 impl Extractor {
@@ -455,7 +458,26 @@ impl Extractor {
                 .then(|| Contrast::librosa_default(sr, params.n_fft)),
             delta1: Savgol::delta(1),
             delta2: Savgol::delta(2),
+            chroma_filters: Default::default(),
         }
+    }
+
+    /// The chroma filterbank for this tuning, built on first use.
+    fn chroma_filter(&self, tuning: f64) -> std::sync::Arc<Array2<f64>> {
+        let mut map = self
+            .chroma_filters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.entry(tuning.to_bits())
+            .or_insert_with(|| {
+                std::sync::Arc::new(chroma::chroma_filter(
+                    f64::from(self.sample_rate),
+                    self.params.n_fft,
+                    self.params.n_chroma,
+                    tuning,
+                ))
+            })
+            .clone()
     }
 
     pub fn sample_rate(&self) -> u32 {
@@ -528,7 +550,15 @@ impl Extractor {
             .then(|| delta(&self.delta2, Family::MfccDelta2))
             .transpose()?;
 
-        let magnitude = want_magnitude.then(|| power.mapv(f64::sqrt));
+        let magnitude = want_magnitude.then(|| {
+            let mut m = Array2::<f64>::zeros(power.raw_dim());
+            let src = power.as_slice().expect("fresh arrays are contiguous");
+            let dst = m.as_slice_mut().expect("fresh arrays are contiguous");
+            for (d, &p) in dst.iter_mut().zip(src) {
+                *d = p.sqrt();
+            }
+            m
+        });
         let mut tuning = 0.0;
         let sr = f64::from(self.sample_rate);
         let mut families = Vec::with_capacity(self.params.families.len());
@@ -543,9 +573,7 @@ impl Extractor {
                         self.params.n_fft,
                         self.params.n_chroma,
                     );
-                    let filter =
-                        chroma::chroma_filter(sr, self.params.n_fft, self.params.n_chroma, tuning);
-                    chroma::chroma_frames(magnitude.view(), &filter)
+                    chroma::chroma_frames(magnitude.view(), &self.chroma_filter(tuning))
                 }
                 Family::Mel => mel.take().expect("computed"),
                 Family::LogMel => log_mel.take().expect("computed"),

@@ -67,13 +67,21 @@ impl Stft {
         let mut scratch = self.fft.make_scratch_vec();
         for (t, mut row) in out.rows_mut().into_iter().enumerate() {
             let start = (t * self.hop_length) as isize - half;
-            for (k, (slot, &w)) in frame.iter_mut().zip(&self.window).enumerate() {
-                let idx = start + k as isize;
-                *slot = if idx >= 0 && (idx as usize) < y.len() {
-                    f64::from(y[idx as usize]) * w
-                } else {
-                    0.0
-                };
+            if start >= 0 && start as usize + self.n_fft <= y.len() {
+                // Interior frame: no padding to check.
+                let src = &y[start as usize..start as usize + self.n_fft];
+                for ((slot, &w), &v) in frame.iter_mut().zip(&self.window).zip(src) {
+                    *slot = f64::from(v) * w;
+                }
+            } else {
+                for (k, (slot, &w)) in frame.iter_mut().zip(&self.window).enumerate() {
+                    let idx = start + k as isize;
+                    *slot = if idx >= 0 && (idx as usize) < y.len() {
+                        f64::from(y[idx as usize]) * w
+                    } else {
+                        0.0
+                    };
+                }
             }
             self.fft
                 .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
