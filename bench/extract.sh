@@ -301,9 +301,14 @@ json.dump(facts, open(sys.argv[1], "w"))
 EOF
 
 mkdir -p "$(dirname "$OUT")"
-# Raw per-try data beside the report (FILE.md -> FILE.jsonl; facts on the first line).
+# Raw per-try data beside the report (FILE.md -> FILE.jsonl; facts on the first line, the output
+# check on the last).
 RAW="${OUT%.md}.jsonl"
-{ cat "$WORK/facts.json"; echo; cat "$RUNS_JSONL"; } >"$RAW"
+{
+  cat "$WORK/facts.json"; echo; cat "$RUNS_JSONL"
+  # The output check, as one more line: {"compare": {...}} (absent when the reference did not run).
+  if [[ $COMPARE != "-" ]]; then printf '{"compare": %s}\n' "$(cat "$COMPARE")"; fi
+} >"$RAW"
 "$PY" "$BENCH_DIR/summarize.py" "$RUNS_JSONL" "$WORK/facts.json" "$COMPARE" >"$WORK/report.md" \
   || die "summarize.py failed; raw data kept in $RAW"
 cp "$WORK/report.md" "$OUT"

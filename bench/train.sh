@@ -299,6 +299,8 @@ mkdir -p "$(dirname "$OUT")"
 # The per-fold CSV lives in the temp folder: say so rather than give a path that will be gone.
 sed -i 's|^Per-fold rows: .*|Per-fold rows as CSV: `sklearn_mlp_compare.csv` in the output folder (`--keep` keeps it).|' "$WORK/report.md"
 cp "$WORK/report.md" "$OUT"
+# The per-fold comparison as CSV beside the report (FILE.md -> FILE.csv), for bench/run.sh.
+cp "$WORK/reports/sklearn_mlp_compare.csv" "${OUT%.md}.csv"
 echo
 cat "$OUT"
 echo
