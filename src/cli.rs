@@ -45,6 +45,44 @@ pub enum Command {
     Predict(PredictArgs),
     /// Serve a web page and a JSON API that predict the emotion of uploaded or recorded audio.
     Serve(crate::serve::ServeArgs),
+    /// Fetch the RAVDESS audio archives from Zenodo, verify their checksums and unzip them into
+    /// the corpus root. A rerun with everything in place does nothing.
+    Download(DownloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Folder to unzip into (Actor_01/ ... Actor_24/). Default: `data.root` of the config
+    /// (data/ravdess).
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
+
+    /// Config file whose `data.root` is the default --dest. Default: ./pipeline.toml when it
+    /// exists, else built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Also fetch the song archive (Audio_Song_Actors_01-24.zip); the speech archive is always
+    /// fetched.
+    #[arg(long)]
+    pub song: bool,
+
+    /// The Zenodo record's JSON (files, sizes, md5 checksums, links).
+    #[arg(long, value_name = "URL", default_value = crate::download::RAVDESS_RECORD_URL)]
+    pub record_url: String,
+
+    /// Download and unzip again even when a previous download is complete.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Keep the verified zip in DEST/.download/ after unzipping (default: delete it).
+    #[arg(long)]
+    pub keep_archive: bool,
+
+    /// When another download into DEST holds its lock, wait up to this many seconds for it
+    /// (default: exit at once with code 4).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
 }
 
 #[derive(Debug, Args)]

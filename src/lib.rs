@@ -1,7 +1,8 @@
 //! ser-pipeline: a batch pipeline for speech emotion recognition on RAVDESS.
 //!
 //! The numeric core (`features`) knows nothing of files or the CLI; `audio` is the decoding
-//! edge; `data` and `tables` are the Parquet/CSV boundary; `stages` orchestrates them.
+//! edge; `data` and `tables` are the Parquet/CSV boundary; `stages` orchestrates them;
+//! `download` fetches the corpus itself.
 
 pub mod audio;
 pub mod augment;
@@ -9,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod data;
+pub mod download;
 pub mod features;
 pub mod lock;
 pub mod metrics;

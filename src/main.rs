@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use ser_pipeline::cli::{Cli, Command, LogFormat, PredictArgs, RunArgs, StageArg};
+use ser_pipeline::cli::{Cli, Command, DownloadArgs, LogFormat, PredictArgs, RunArgs, StageArg};
 use ser_pipeline::config::{Config, ConfigError};
 use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args, &cli),
         Command::Predict(args) => predict(args),
         Command::Serve(args) => serve(args),
+        Command::Download(args) => download(args, &cli),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -79,16 +80,20 @@ fn init_logging(cli: &Cli) {
     builder.init();
 }
 
+/// `--config FILE` when given, else `./pipeline.toml` when it exists, else none (the defaults).
+fn config_path(explicit: Option<&Path>) -> Option<&Path> {
+    let default = Path::new("pipeline.toml");
+    match explicit {
+        Some(path) => Some(path),
+        None if default.is_file() => Some(default),
+        None => None,
+    }
+}
+
 /// The config from `--config`, else `./pipeline.toml` if present, else the defaults; then the
 /// command-line overrides.
 fn load_config(args: &RunArgs) -> Result<Config> {
-    let default = Path::new("pipeline.toml");
-    let path = match &args.config {
-        Some(path) => Some(path.as_path()),
-        None if default.is_file() => Some(default),
-        None => None,
-    };
-    let mut config = Config::load_with_overrides(path, &args.set)?;
+    let mut config = Config::load_with_overrides(config_path(args.config.as_deref()), &args.set)?;
     if let Some(root) = &args.data_root {
         config.data.root = root.clone();
     }
@@ -196,6 +201,48 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     } else {
         exit::SKIPPED
     })
+}
+
+fn download(args: &DownloadArgs, cli: &Cli) -> Result<u8> {
+    use ser_pipeline::download::{self, Archive, Options, Outcome};
+    let dest = match &args.dest {
+        Some(dest) => dest.clone(),
+        None => {
+            Config::load_with_overrides(config_path(args.config.as_deref()), &[])?
+                .data
+                .root
+        }
+    };
+    let mut archives = vec![Archive::Speech];
+    if args.song {
+        archives.push(Archive::Song);
+    }
+    // Two downloads into one folder would write the same .part file.
+    let _lock = RunLock::acquire(
+        &dest.join(".download"),
+        args.wait.map(std::time::Duration::from_secs),
+    )?;
+    let outcomes = download::run(&Options {
+        record_url: args.record_url.clone(),
+        dest: dest.clone(),
+        archives,
+        force: args.force,
+        keep_archive: args.keep_archive,
+        progress: if cli.quiet {
+            progress::Mode::Off
+        } else {
+            progress::Mode::Auto
+        },
+    })?;
+    if outcomes
+        .iter()
+        .all(|(_, o)| matches!(o, Outcome::UpToDate { .. }))
+    {
+        log::info!("ok: {} up to date, nothing downloaded", dest.display());
+    } else {
+        log::info!("ok: {} is ready for `run`", dest.display());
+    }
+    Ok(exit::OK)
 }
 
 fn serve(args: &ser_pipeline::serve::ServeArgs) -> Result<u8> {
