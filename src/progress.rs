@@ -56,7 +56,8 @@ impl Progress {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(bar) = &self.bar {
             bar.inc(1);
-        } else if done % self.log_every == 0 || (done == self.total && self.log_every != usize::MAX)
+        } else if done.is_multiple_of(self.log_every)
+            || (done == self.total && self.log_every != usize::MAX)
         {
             log::info!("{}: {done}/{} files", self.stage, self.total);
         }
