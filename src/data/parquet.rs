@@ -38,6 +38,15 @@ pub fn read(path: &Path) -> Result<DataFrame> {
     read_with_metadata(path).map(|(df, _)| df)
 }
 
+/// Reads only the named columns of a Parquet file.
+pub fn read_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    ParquetReader::new(file)
+        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+        .finish()
+        .with_context(|| format!("cannot read Parquet {}", path.display()))
+}
+
 /// Reads a whole Parquet file and its file-level key-value metadata (keys without a value are
 /// left out).
 pub fn read_with_metadata(path: &Path) -> Result<(DataFrame, BTreeMap<String, String>)> {

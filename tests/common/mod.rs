@@ -46,6 +46,26 @@ pub fn write_wav16(path: &Path, samples: &[f32], channels: u16, sample_rate: u32
     w.finalize().unwrap();
 }
 
+/// Writes `samples` (interleaved when `spec.channels > 1`, in [-1, 1]) as a WAV of any format
+/// hound writes: 8-bit (unsigned), 16/24/32-bit integer, or 32-bit float.
+pub fn write_wav(path: &Path, spec: hound::WavSpec, samples: &[f32]) {
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Float, _) => w.write_sample(s).unwrap(),
+            (_, 8) => w.write_sample((s * 127.0).round() as i8).unwrap(),
+            (_, 24) => w
+                .write_sample((f64::from(s) * 8_388_607.0).round() as i32)
+                .unwrap(),
+            (_, 32) => w
+                .write_sample((f64::from(s) * 2_147_483_647.0).round() as i32)
+                .unwrap(),
+            _ => w.write_sample((s * 32767.0).round() as i16).unwrap(),
+        }
+    }
+    w.finalize().unwrap();
+}
+
 /// The RAVDESS name of a speech file.
 pub fn ravdess_name(
     emotion: u8,
