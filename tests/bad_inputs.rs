@@ -6,6 +6,8 @@
 //! Bad: empty, truncated, garbage bytes, a name that is not RAVDESS's, unreadable (chmod 000).
 //! And a symlink loop, which the walk reports once and does not follow.
 
+#![cfg(unix)]
+
 mod common;
 
 use std::path::Path;
