@@ -6,7 +6,9 @@
 //! `elem/s` reads directly as **seconds of audio processed per second** (`bench/run.sh` reads the
 //! estimates and writes that number to its CSV). Run: `cargo bench --bench kernels`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;
 use ser_pipeline::features::{
     chroma, mel::MelBank, mfcc, stft::Stft, Extractor, Family, FeatureParams, Stat,

@@ -788,7 +788,7 @@ mod tests {
         let nyq = n / 2 + 1;
         y[..nyq].copy_from_slice(&spectrum[..nyq]);
         drop(spectrum);
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             if num < nx {
                 y[n / 2] *= 2.0;
             } else if nx < num {
@@ -796,7 +796,7 @@ mod tests {
             }
         }
         y[0].im = 0.0;
-        if num % 2 == 0 {
+        if num.is_multiple_of(2) {
             y[num / 2].im = 0.0;
         }
         let mut out = inverse.make_output_vec();

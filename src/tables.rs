@@ -165,23 +165,62 @@ fn i64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
     Ok(col.i64()?.iter().collect())
 }
 
+/// The label columns of a frame, read once; [`LabelColumns::at`] gives a row's labels.
+struct LabelColumns<'a> {
+    modality: Vec<Option<&'a str>>,
+    vocal: Vec<Option<&'a str>>,
+    emotion: Vec<Option<&'a str>>,
+    intensity: Vec<Option<&'a str>>,
+    statement: Vec<Option<&'a str>>,
+    repetition: Vec<Option<i64>>,
+    actor: Vec<Option<i64>>,
+}
+
+impl<'a> LabelColumns<'a> {
+    fn read(df: &'a DataFrame) -> Result<LabelColumns<'a>> {
+        Ok(LabelColumns {
+            modality: str_col(df, "modality")?,
+            vocal: str_col(df, "vocal_channel")?,
+            emotion: str_col(df, "emotion")?,
+            intensity: str_col(df, "intensity")?,
+            statement: str_col(df, "statement")?,
+            repetition: i64_col(df, "repetition")?,
+            actor: i64_col(df, "actor")?,
+        })
+    }
+
+    /// Row `i`'s labels; `None` when any is null (a manifest row whose name did not parse).
+    fn at(&self, i: usize) -> Result<Option<Labels>> {
+        let (Some(m), Some(v), Some(e), Some(it), Some(s), Some(r), Some(a)) = (
+            self.modality[i],
+            self.vocal[i],
+            self.emotion[i],
+            self.intensity[i],
+            self.statement[i],
+            self.repetition[i],
+            self.actor[i],
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Labels {
+            modality: Modality::from_label(m).ok_or_else(|| anyhow!("bad modality {m}"))?,
+            vocal_channel: VocalChannel::from_label(v)
+                .ok_or_else(|| anyhow!("bad vocal_channel {v}"))?,
+            emotion: Emotion::from_label(e).ok_or_else(|| anyhow!("bad emotion {e}"))?,
+            intensity: Intensity::from_label(it).ok_or_else(|| anyhow!("bad intensity {it}"))?,
+            statement: Statement::from_label(s).ok_or_else(|| anyhow!("bad statement {s}"))?,
+            repetition: u8::try_from(r)?,
+            actor: u8::try_from(a)?,
+        }))
+    }
+}
+
 /// Reads the rows back from a manifest frame (the inverse of [`manifest_frame`]).
 pub fn manifest_rows(df: &DataFrame) -> Result<Vec<ManifestRow>> {
     let path = str_col(df, "path")?;
     let status = str_col(df, "status")?;
     let error = str_col(df, "error")?;
-    let [modality, vocal, emotion, intensity, statement] = [
-        "modality",
-        "vocal_channel",
-        "emotion",
-        "intensity",
-        "statement",
-    ]
-    .map(|c| str_col(df, c));
-    let (modality, vocal, emotion, intensity, statement) =
-        (modality?, vocal?, emotion?, intensity?, statement?);
-    let repetition = i64_col(df, "repetition")?;
-    let actor = i64_col(df, "actor")?;
+    let label_columns = LabelColumns::read(df)?;
     let sample_rate = i64_col(df, "sample_rate")?;
     let channels = i64_col(df, "channels")?;
     let bits = i64_col(df, "bits_per_sample")?;
@@ -190,29 +229,7 @@ pub fn manifest_rows(df: &DataFrame) -> Result<Vec<ManifestRow>> {
     let size = i64_col(df, "size_bytes")?;
     (0..df.height())
         .map(|i| {
-            let labels = match (
-                modality[i],
-                vocal[i],
-                emotion[i],
-                intensity[i],
-                statement[i],
-                repetition[i],
-                actor[i],
-            ) {
-                (Some(m), Some(v), Some(e), Some(it), Some(s), Some(r), Some(a)) => Some(Labels {
-                    modality: Modality::from_label(m).ok_or_else(|| anyhow!("bad modality {m}"))?,
-                    vocal_channel: VocalChannel::from_label(v)
-                        .ok_or_else(|| anyhow!("bad vocal_channel {v}"))?,
-                    emotion: Emotion::from_label(e).ok_or_else(|| anyhow!("bad emotion {e}"))?,
-                    intensity: Intensity::from_label(it)
-                        .ok_or_else(|| anyhow!("bad intensity {it}"))?,
-                    statement: Statement::from_label(s)
-                        .ok_or_else(|| anyhow!("bad statement {s}"))?,
-                    repetition: u8::try_from(r)?,
-                    actor: u8::try_from(a)?,
-                }),
-                _ => None,
-            };
+            let labels = label_columns.at(i)?;
             let header = match (sample_rate[i], channels[i]) {
                 (Some(sr), Some(ch)) => Some(Header {
                     sample_rate: u32::try_from(sr)?,
@@ -288,6 +305,50 @@ pub fn features_frame(rows: &[FeatureRow], feature_names: &[String]) -> Result<D
     Ok(DataFrame::new(rows.len(), columns)?)
 }
 
+fn f64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    Ok(df
+        .column(name)
+        .with_context(|| format!("missing column {name}"))?
+        .f64()
+        .with_context(|| format!("column {name} is not float64"))?
+        .iter()
+        .collect())
+}
+
+/// Reads the rows back from a features frame (the inverse of [`features_frame`]), the feature
+/// values in `feature_names` order. Fails, naming the column, on a missing column or a null.
+pub fn feature_rows(df: &DataFrame, feature_names: &[String]) -> Result<Vec<FeatureRow>> {
+    let n = df.height();
+    let path = str_col(df, "path")?;
+    let label_columns = LabelColumns::read(df)?;
+    let sample_rate = i64_col(df, "sample_rate")?;
+    let duration_s = f64_col(df, "duration_s")?;
+    let n_frames = i64_col(df, "n_stft_frames")?;
+    let tuning = f64_col(df, "tuning")?;
+    let mut values = vec![Vec::with_capacity(feature_names.len()); n];
+    for name in feature_names {
+        for (i, v) in f64_col(df, name)?.into_iter().enumerate() {
+            values[i].push(v.ok_or_else(|| anyhow!("column {name} has a null in row {i}"))?);
+        }
+    }
+    let null = |i: usize, col: &str| anyhow!("row {i}: {col} is null");
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, values)| {
+            Ok(FeatureRow {
+                path: path[i].ok_or_else(|| null(i, "path"))?.to_string(),
+                labels: label_columns.at(i)?.ok_or_else(|| null(i, "a label"))?,
+                sample_rate: u32::try_from(sample_rate[i].ok_or_else(|| null(i, "sample_rate"))?)?,
+                duration_s: duration_s[i].ok_or_else(|| null(i, "duration_s"))?,
+                n_frames: usize::try_from(n_frames[i].ok_or_else(|| null(i, "n_stft_frames"))?)?,
+                tuning: tuning[i].ok_or_else(|| null(i, "tuning"))?,
+                values,
+            })
+        })
+        .collect()
+}
+
 /// The training view of `features.parquet` (or `augmented.parquet`): keys, the labels models
 /// need, and the feature matrix in the requested column order.
 #[derive(Debug, Clone)]
@@ -355,4 +416,39 @@ pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<Feature
         source_paths,
         x,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_rows_read_back_what_features_frame_wrote() {
+        let labels = Labels::parse("03-01-06-01-02-01-12.wav").unwrap();
+        let names: Vec<String> = vec!["a_mean_00".into(), "a_mean_01".into()];
+        let rows = vec![
+            FeatureRow {
+                path: "Actor_12/03-01-06-01-02-01-12.wav".into(),
+                labels,
+                sample_rate: 48000,
+                duration_s: 3.5,
+                n_frames: 329,
+                tuning: -0.125,
+                values: vec![1.0 / 3.0, -1e-300],
+            },
+            FeatureRow {
+                path: "x.wav".into(),
+                labels: Labels { actor: 7, ..labels },
+                sample_rate: 8000,
+                duration_s: 0.25,
+                n_frames: 4,
+                tuning: 0.0,
+                values: vec![f64::MAX, 0.0],
+            },
+        ];
+        let df = features_frame(&rows, &names).unwrap();
+        assert_eq!(feature_rows(&df, &names).unwrap(), rows);
+        let missing = feature_rows(&df, &["b_mean_00".to_string()]).unwrap_err();
+        assert!(missing.to_string().contains("b_mean_00"), "{missing}");
+    }
 }

@@ -11,8 +11,14 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+const TEMP_SUFFIX: &str = ".tmp";
+
 /// Writes `path` atomically: `write` fills a temporary file beside it, which is flushed, synced
 /// and renamed over `path` only if `write` succeeds.
+///
+/// The temporary file is `.<name>.<pid>.<random>.tmp`: a writer killed before the rename (kill
+/// -9 runs no clean-up) leaves it behind, and [`remove_stale_temps`] can tell from the pid that
+/// its writer is gone.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -25,8 +31,8 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .prefix(&format!(".{name}.{}.", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     write(tmp.as_file_mut()).with_context(|| format!("cannot write {}", path.display()))?;
@@ -45,6 +51,40 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     tmp.persist(path)
         .with_context(|| format!("cannot move the new {} into place", path.display()))?;
     Ok(())
+}
+
+/// The writer's pid, when `name` is the name of one of [`write_atomic`]'s temporary files.
+fn temp_writer(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let mut parts = inner.rsplitn(3, '.');
+    let (_random, pid, target) = (parts.next()?, parts.next()?, parts.next()?);
+    (!target.is_empty()).then_some(())?;
+    pid.parse().ok()
+}
+
+/// Removes the temporary files [`write_atomic`] left in `dir` (not below) when its writer died
+/// before renaming them into place; `alive` says whether a pid is still running (a live
+/// writer's file is left alone). Returns the files removed.
+pub fn remove_stale_temps(dir: &Path, alive: impl Fn(u32) -> bool) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_writer) else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != std::process::id() && !alive(pid) {
+            let path = entry.path();
+            if std::fs::remove_file(&path).is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Writes UTF-8 text atomically.
@@ -72,5 +112,38 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("t.txt")]);
+    }
+
+    #[test]
+    fn only_dead_writers_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let touch = |name: &str| std::fs::write(dir.path().join(name), b"x").unwrap();
+        touch(".features.parquet.4000001.aB3dE9.tmp"); // dead writer
+        touch(".model.json.4000002.Zz9yX1.tmp"); // live writer
+        touch(".notes.tmp"); // not ours: no pid
+        touch("features.parquet");
+        let removed = remove_stale_temps(dir.path(), |pid| pid == 4_000_002);
+        assert_eq!(
+            removed,
+            vec![dir.path().join(".features.parquet.4000001.aB3dE9.tmp")]
+        );
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".model.json.4000002.Zz9yX1.tmp",
+                ".notes.tmp",
+                "features.parquet"
+            ]
+        );
+        // write_atomic's own names parse back to this process.
+        assert_eq!(
+            temp_writer(&format!(".t.txt.{}.Ab12Cd.tmp", std::process::id())),
+            Some(std::process::id())
+        );
     }
 }

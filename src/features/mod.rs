@@ -237,7 +237,7 @@ fn name_list(names: impl IntoIterator<Item = &'static str>) -> String {
 impl FeatureParams {
     /// Checks the parameters before any work is done.
     pub fn check(&self) -> Result<(), ParamError> {
-        if self.n_fft < 16 || self.n_fft % 2 != 0 {
+        if self.n_fft < 16 || !self.n_fft.is_multiple_of(2) {
             return Err(param_error(
                 "n_fft",
                 format!("must be even and >= 16, got {}", self.n_fft),
@@ -258,7 +258,7 @@ impl FeatureParams {
                 ),
             ));
         }
-        if self.n_chroma == 0 || self.n_chroma % 12 != 0 {
+        if self.n_chroma == 0 || !self.n_chroma.is_multiple_of(12) {
             return Err(param_error(
                 "n_chroma",
                 format!("must be a positive multiple of 12, got {}", self.n_chroma),

@@ -625,7 +625,9 @@ impl Mlp {
             ("output_activation".to_string(), output.to_string()),
             ("n_layers".to_string(), self.weights.len().to_string()),
         ]);
-        safetensors::serialize(views, Some(metadata)).expect("in-memory serialisation")
+        super::canonical_safetensors(
+            safetensors::serialize(views, Some(metadata)).expect("in-memory serialisation"),
+        )
     }
 
     /// Reads a model written by [`Mlp::to_safetensors`] (or any file with the same tensors).
@@ -1347,6 +1349,10 @@ mod tests {
         };
         let model = params.fit(x.view(), &y, 3).unwrap().model;
         let bytes = model.to_safetensors();
+        // The same model is the same bytes, whatever order the metadata map iterates in.
+        for _ in 0..20 {
+            assert!(model.to_safetensors() == bytes);
+        }
         let back = Mlp::from_safetensors(&bytes).unwrap();
         assert_eq!(back, model);
         assert_eq!(back.layer_sizes(), vec![7, 32, 16, 3]);

@@ -36,6 +36,35 @@ pub fn argmax_rows(p: ArrayView2<'_, f64>) -> Vec<usize> {
         .collect()
 }
 
+/// safetensors writes its `__metadata__` map (a `HashMap`) in a different order on every call;
+/// this rewrites the header with every object's keys sorted, so the same model is always the
+/// same bytes (reproducible runs, comparable files). The data and offsets are untouched, and
+/// the header keeps its length (the same JSON, reordered).
+pub(crate) fn canonical_safetensors(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(n) = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .and_then(|b| usize::try_from(u64::from_le_bytes(b)).ok())
+    else {
+        return bytes;
+    };
+    let Some(Ok(mut header)) = bytes
+        .get(8..8 + n)
+        .map(serde_json::from_slice::<serde_json::Value>)
+    else {
+        return bytes;
+    };
+    header.sort_all_objects();
+    if let Ok(mut text) = serde_json::to_vec(&header) {
+        if text.len() <= n {
+            // safetensors pads its header with spaces (to 8-byte alignment) the same way.
+            text.resize(n, b' ');
+            bytes[8..8 + n].copy_from_slice(&text);
+        }
+    }
+    bytes
+}
+
 /// One epoch of an iterative fit: the training curve written to reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Epoch {

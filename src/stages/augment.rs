@@ -3,7 +3,7 @@
 //! stage lets a training set use only copies whose `source_path` is in that training set, so
 //! augmentation never leaks a test file into training.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result};
 use polars::prelude::Column;
@@ -105,9 +105,22 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest = parquet::read(&paths.manifest())
         .and_then(|df| tables::manifest_rows(&df))
         .with_context(|| format!("augment: cannot use {}", paths.manifest().display()))?;
+    // Only files extract could use: a file it could not decode fails here the same way (and
+    // would be reported twice), and train uses copies of featurised files only.
+    let featurised: HashSet<String> = parquet::read_columns(&paths.features(), &["path"])
+        .and_then(|df| {
+            Ok(df
+                .column("path")?
+                .str()?
+                .iter()
+                .flatten()
+                .map(String::from)
+                .collect())
+        })
+        .with_context(|| format!("augment: cannot use {}", paths.features().display()))?;
     let usable: Vec<&ManifestRow> = manifest
         .iter()
-        .filter(|r| r.status == Status::Ok && r.labels.is_some())
+        .filter(|r| r.status == Status::Ok && r.labels.is_some() && featurised.contains(&r.path))
         .collect();
     let chosen: Vec<&ManifestRow> = if !cfg.enabled || cfg.copies == 0 {
         Vec::new()

@@ -1,17 +1,34 @@
 //! extract: decode every usable file of the manifest and compute its pooled features, files in
 //! parallel, into `features.parquet` (one row per file, one named column per feature value).
+//!
+//! Incremental per file: `features.parquet` carries in its Parquet metadata which extractor
+//! made it (a hash of the program version and the `[audio]` and `[features]` sections) and the
+//! size and modification time each row's file had. A rerun with the same extractor reuses the
+//! rows of unchanged files, computes new and changed ones, and drops files no longer in the
+//! manifest; `--force`, another extractor or an unreadable previous table recompute every file.
+//! The rows are in manifest order either way, so the table equals a full recomputation's.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
+use super::state::FileStamp;
 use super::{Paths, Settings, Skipped};
 use crate::audio;
+use crate::config::Config;
 use crate::data::parquet;
 use crate::features::ExtractorCache;
 use crate::progress::Progress;
 use crate::tables::{self, FeatureRow, ManifestRow, Status};
+
+/// Parquet metadata key: the hash of what decides a row's values ([`extractor_id`]).
+const META_EXTRACTOR: &str = "ser_pipeline.extractor";
+/// Parquet metadata key: JSON `{path: [size_bytes, mtime_ns]}` of every row's file, as it was
+/// before the row was computed.
+const META_INPUTS: &str = "ser_pipeline.inputs";
 
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest_path = paths.manifest();
@@ -27,9 +44,37 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     );
 
     let params = &settings.config.features;
+    let names = params.feature_names();
+    let extractor = extractor_id(&settings.config);
+    let mut previous = if settings.force {
+        HashMap::new()
+    } else {
+        previous_rows(&paths.features(), &extractor, &names)
+    };
+    // Stamped before decoding: a file changed during the run is recomputed by the next one.
+    let stamps: Vec<Option<FileStamp>> = usable
+        .iter()
+        .map(|r| FileStamp::of(&paths.corpus_root.join(&r.path)))
+        .collect();
+    let reused: Vec<Option<FeatureRow>> = usable
+        .iter()
+        .zip(&stamps)
+        .map(|(row, stamp)| {
+            let (old_stamp, old) = previous.remove(&row.path)?;
+            (stamp.as_ref() == Some(&old_stamp) && row.labels == Some(old.labels)).then_some(old)
+        })
+        .collect();
+    let todo: Vec<&ManifestRow> = usable
+        .iter()
+        .zip(&reused)
+        .filter(|(_, r)| r.is_none())
+        .map(|(&row, _)| row)
+        .collect();
+    let n_reused = usable.len() - todo.len();
+
     let extractors = ExtractorCache::new(params);
-    let progress = Progress::new("extract", usable.len(), settings.progress);
-    let results: Vec<Result<FeatureRow, Skipped>> = usable
+    let progress = Progress::new("extract", todo.len(), settings.progress);
+    let computed: Vec<Result<FeatureRow, Skipped>> = todo
         .par_iter()
         .map(|row| {
             let abs = paths.corpus_root.join(&row.path);
@@ -46,17 +91,33 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         })
         .collect();
     progress.finish();
+    log::info!("extract: {n_reused} reused, {} computed", todo.len());
 
-    let mut rows = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(row) => rows.push(row),
+    // Merge in manifest order: reused rows where kept, computed ones in the gaps.
+    let mut computed = computed.into_iter();
+    let mut rows = Vec::with_capacity(usable.len());
+    let mut inputs: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for ((row, stamp), reused) in usable.iter().zip(&stamps).zip(reused) {
+        let result = match reused {
+            Some(old) => Ok(old),
+            None => computed.next().expect("one result per file to compute"),
+        };
+        match result {
+            Ok(features) => {
+                if let Some(s) = stamp {
+                    inputs.insert(&row.path, (s.size, s.mtime_ns));
+                }
+                rows.push(features);
+            }
             Err(s) => skipped.push(s),
         }
     }
-    let names = params.feature_names();
+    let metadata = vec![
+        (META_EXTRACTOR.to_string(), extractor),
+        (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
+    ];
     let mut df = tables::features_frame(&rows, &names)?;
-    parquet::write(&paths.features(), &mut df)
+    parquet::write_with_metadata(&paths.features(), &mut df, metadata)
         .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
     log::info!(
         "extract: wrote {} ({} files x {} features, {} skipped)",
@@ -66,6 +127,66 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         skipped.len()
     );
     Ok(skipped)
+}
+
+/// What decides a row's values besides its file: the program version and the `[audio]` and
+/// `[features]` sections.
+fn extractor_id(config: &Config) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(serde_json::to_string(&config.audio).expect("config sections serialise"));
+    h.update(serde_json::to_string(&config.features).expect("config sections serialise"));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The rows of the previous `features.parquet` with the stamp their file had, when the same
+/// extractor made it; empty (everything is recomputed) otherwise, saying why.
+fn previous_rows(
+    path: &Path,
+    extractor: &str,
+    names: &[String],
+) -> HashMap<String, (FileStamp, FeatureRow)> {
+    if !path.exists() {
+        return HashMap::new();
+    }
+    let previous = || -> Result<Option<HashMap<String, (FileStamp, FeatureRow)>>> {
+        let (df, metadata) = parquet::read_with_metadata(path)?;
+        if metadata.get(META_EXTRACTOR).map(String::as_str) != Some(extractor) {
+            return Ok(None);
+        }
+        let inputs: HashMap<String, (u64, u64)> = serde_json::from_str(
+            metadata
+                .get(META_INPUTS)
+                .context("no file stamps in its metadata")?,
+        )
+        .context("unreadable file stamps in its metadata")?;
+        Ok(Some(
+            tables::feature_rows(&df, names)?
+                .into_iter()
+                .filter_map(|row| {
+                    let &(size, mtime_ns) = inputs.get(&row.path)?;
+                    Some((row.path.clone(), (FileStamp { size, mtime_ns }, row)))
+                })
+                .collect(),
+        ))
+    };
+    match previous() {
+        Ok(Some(rows)) => rows,
+        Ok(None) => {
+            log::info!(
+                "extract: {} was made with other settings or another version; recomputing every file",
+                path.display()
+            );
+            HashMap::new()
+        }
+        Err(e) => {
+            log::warn!(
+                "extract: cannot reuse {} ({e:#}); recomputing every file",
+                path.display()
+            );
+            HashMap::new()
+        }
+    }
 }
 
 /// Decodes and featurises one file; the error is one line for the log and `errors.csv`.

@@ -143,6 +143,7 @@ pub struct Summary {
 /// Runs `targets` (and the upstream stages whose outputs are missing), in order.
 pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
     let paths = Paths::new(&settings.config);
+    remove_stale_temps(&paths);
     let last = targets.iter().copied().max().unwrap_or(Stage::Scan);
     let mut summary = Summary::default();
     for &stage in Stage::ALL.iter().filter(|&&s| s <= last) {
@@ -186,6 +187,33 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
         summary.skipped.extend(skipped);
     }
     Ok(summary)
+}
+
+/// Removes the temporary files of atomic writes that killed runs left in the output folders
+/// (`<out_dir>`, `.state/`, `models/<model>/`, `<reports_dir>`, `<protocol>/<model>/`); files of
+/// a live writer are left alone, and the corpus is never entered.
+fn remove_stale_temps(paths: &Paths) {
+    let mut removed = Vec::new();
+    for root in [&paths.out_dir, &paths.reports_dir] {
+        let dirs = walkdir::WalkDir::new(root)
+            .max_depth(2)
+            .into_iter()
+            .filter_entry(|e| e.file_type().is_dir() && e.path() != paths.corpus_root)
+            .flatten();
+        for dir in dirs {
+            removed.extend(crate::data::remove_stale_temps(
+                dir.path(),
+                crate::lock::process_alive,
+            ));
+        }
+    }
+    if !removed.is_empty() {
+        log::info!(
+            "removed {} temporary file(s) a killed run left behind (first: {})",
+            removed.len(),
+            removed[0].display()
+        );
+    }
 }
 
 /// Writes `reports/run.json`: what ran, when, how long, on what config, with what result.

@@ -70,18 +70,35 @@ pub(super) fn write(
     )
 }
 
+/// A file's size and modification time: what "unchanged" means for an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct FileStamp {
+    pub size: u64,
+    /// Nanoseconds since the Unix epoch (0 when the file system gives none).
+    pub mtime_ns: u64,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path` (symlinks followed), `None` when it cannot be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path).ok()?;
+        let mtime_ns = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Some(FileStamp {
+            size: m.len(),
+            mtime_ns,
+        })
+    }
+}
+
 /// Size and modification time (ns) of a file, or a marker when it is missing.
 fn stamp(path: &Path) -> String {
-    match std::fs::metadata(path) {
-        Ok(m) => {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{} {mtime}", m.len())
-        }
-        Err(_) => "missing".into(),
+    match FileStamp::of(path) {
+        Some(s) => format!("{} {}", s.size, s.mtime_ns),
+        None => "missing".into(),
     }
 }
 

@@ -728,7 +728,9 @@ fn logistic_safetensors(m: &crate::models::smart::Logistic) -> Result<Vec<u8>> {
         ("weight", TensorView::new(Dtype::F64, vec![p, k], &w)?),
         ("bias", TensorView::new(Dtype::F64, vec![k], &b)?),
     ];
-    Ok(safetensors::serialize(tensors, None)?)
+    Ok(crate::models::canonical_safetensors(
+        safetensors::serialize(tensors, None)?,
+    ))
 }
 
 /// Reads a saved model directory back.

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use polars::prelude::{DataFrame, DataType};
 
 /// A deterministic test signal: a harmonic tone whose pitch depends on the emotion code and
 /// actor, with a little deterministic noise so no two files are alike.
@@ -41,6 +42,26 @@ pub fn write_wav16(path: &Path, samples: &[f32], channels: u16, sample_rate: u32
     for &s in samples {
         w.write_sample((f64::from(s) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
             .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Writes `samples` (interleaved when `spec.channels > 1`, in [-1, 1]) as a WAV of any format
+/// hound writes: 8-bit (unsigned), 16/24/32-bit integer, or 32-bit float.
+pub fn write_wav(path: &Path, spec: hound::WavSpec, samples: &[f32]) {
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Float, _) => w.write_sample(s).unwrap(),
+            (_, 8) => w.write_sample((s * 127.0).round() as i8).unwrap(),
+            (_, 24) => w
+                .write_sample((f64::from(s) * 8_388_607.0).round() as i32)
+                .unwrap(),
+            (_, 32) => w
+                .write_sample((f64::from(s) * 2_147_483_647.0).round() as i32)
+                .unwrap(),
+            _ => w.write_sample((s * 32767.0).round() as i16).unwrap(),
+        }
     }
     w.finalize().unwrap();
 }
@@ -118,5 +139,52 @@ impl Workspace {
         let mut cmd = Command::cargo_bin("ser-pipeline").unwrap();
         cmd.current_dir(self.path()).args(args);
         cmd
+    }
+}
+
+/// A run's stderr (the log), as text.
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A text column, nulls as `<null>`.
+pub fn strings(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("<null>").to_string())
+        .collect()
+}
+
+/// Asserts two tables are the same: column names and types, row order, and every float
+/// bit for bit (`DataFrame::equals` would let `0.0 == -0.0` pass). `what` names the pair.
+pub fn assert_same_table(a: &DataFrame, b: &DataFrame, what: &str) {
+    assert_eq!(
+        a.get_column_names(),
+        b.get_column_names(),
+        "{what}: columns"
+    );
+    assert_eq!(a.dtypes(), b.dtypes(), "{what}: column types");
+    assert_eq!(a.height(), b.height(), "{what}: rows");
+    for (ca, cb) in a.columns().iter().zip(b.columns()) {
+        if ca.dtype() == &DataType::Float64 {
+            let bits = |c: &polars::prelude::Column| -> Vec<Option<u64>> {
+                c.f64()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.map(f64::to_bits))
+                    .collect()
+            };
+            assert_eq!(bits(ca), bits(cb), "{what}: column {}", ca.name());
+        } else {
+            assert!(
+                ca.as_materialized_series()
+                    .equals_missing(cb.as_materialized_series()),
+                "{what}: column {}",
+                ca.name()
+            );
+        }
     }
 }
