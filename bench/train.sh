@@ -53,7 +53,7 @@ if [[ ! -d "$CORPUS" ]]; then
   echo "train.sh: SKIPPED: RAVDESS corpus not found at $CORPUS (set RAVDESS_DIR)" >&2
   exit 3
 fi
-CORPUS="$(cd "$CORPUS" && pwd)"
+CORPUS="$(cd "$CORPUS" && pwd -P)"  # -P: find does not descend into a symlinked corpus root
 NFILES=$(find "$CORPUS" -type f \( -iname '*.wav' -o -iname '*.flac' \) | wc -l)
 if [[ $NFILES -eq 0 ]]; then
   echo "train.sh: SKIPPED: no *.wav / *.flac files under $CORPUS (set RAVDESS_DIR)" >&2

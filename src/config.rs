@@ -280,6 +280,15 @@ mod tests {
         let err = Config::load_with_overrides(None, &sets(&["features.n_mfc=5"])).unwrap_err();
         assert!(err.to_string().contains("n_mfc"), "{err}");
         assert!(Config::load_with_overrides(None, &sets(&["nokey"])).is_err());
+        let c = Config::load_with_overrides(None, &sets(&["models.mlp.precision=f64"])).unwrap();
+        assert_eq!(c.models.mlp.precision, crate::models::mlp::Precision::F64);
+        let err =
+            Config::load_with_overrides(None, &sets(&["models.mlp.precision=f16"])).unwrap_err();
+        assert!(err.to_string().contains("models.mlp.precision"), "{err}");
+        let err = Config::from_toml("[models.mlp]\nprecision = \"f16\"\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("precision") && err.contains("f16"), "{err}");
     }
 
     #[test]

@@ -25,6 +25,13 @@
 //! allocation are broken by class id rather than at random; and the optional inverted `dropout`
 //! on hidden activations during training, which scikit-learn lacks (0 keeps its semantics).
 //!
+//! Training runs in `f32` (default) or `f64` (`precision`), as scikit-learn trains in the dtype of
+//! its input: the initial weights are drawn in f64 and rounded, the rows converted once, and
+//! products, activations, gradients, Adam's moments and the validation score are computed in the
+//! chosen type; the loss is summed in f64. The fitted [`Mlp`] is f64 either way (f32 weights are
+//! widened exactly), so saving, loading and prediction are one code path for both. The f64
+//! path's arithmetic is scikit-learn's for float64 input (the trajectory test holds it to 1e-9).
+//!
 //! Training allocates nothing per batch (activation, delta and gradient buffers are allocated
 //! once). On a rayon pool of several threads, large matrix products are split into column blocks
 //! and large Adam updates into fixed chunks that run in parallel; neither changes any value's
@@ -34,6 +41,7 @@
 use std::collections::HashMap;
 
 use ndarray::linalg::general_mat_mul;
+use ndarray::LinalgScalar;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -84,6 +92,22 @@ pub struct MlpParams {
     pub dropout: f64,
     /// Seed of initialisation, validation split, shuffling and dropout. Default 42.
     pub seed: u64,
+    /// Float type of the training arithmetic (`"f32"` or `"f64"`). Default `"f32"`: about twice
+    /// as fast, and as accurate on this task (`bench/results/train-latest.md`). The fitted model
+    /// is stored and predicts in f64 either way.
+    pub precision: Precision,
+}
+
+/// Float type in which [`MlpParams::fit`] trains (`[models.mlp] precision`). scikit-learn's
+/// `MLPClassifier` does the same: it trains in float32 when given float32 input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision: sgemm, half the memory traffic of Adam's state.
+    #[default]
+    F32,
+    /// Double precision, as scikit-learn with its default float64 input.
+    F64,
 }
 
 impl Default for MlpParams {
@@ -104,6 +128,7 @@ impl Default for MlpParams {
             shuffle: true,
             dropout: 0.0,
             seed: 42,
+            precision: Precision::default(),
         }
     }
 }
@@ -215,7 +240,7 @@ impl MlpParams {
     }
 
     /// Trains on standardised rows `x` with class ids `y` in `0..n_classes` (`n_classes >= 2`;
-    /// a class may have no rows). Deterministic for a given `seed`.
+    /// a class may have no rows). Deterministic for a given `seed` and `precision`.
     pub fn fit(
         &self,
         x: ArrayView2<'_, f64>,
@@ -224,19 +249,34 @@ impl MlpParams {
     ) -> Result<Fitted, MlpError> {
         self.check()?;
         check_data(x, y, n_classes)?;
+        match self.precision {
+            Precision::F32 => self.fit_in::<f32>(x, y, n_classes),
+            Precision::F64 => self.fit_in::<f64>(x, y, n_classes),
+        }
+    }
+
+    /// [`MlpParams::fit`] with training arithmetic in `T`.
+    fn fit_in<T: Real>(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        n_classes: usize,
+    ) -> Result<Fitted, MlpError> {
         let mut sizes = Vec::with_capacity(self.hidden_layers.len() + 2);
         sizes.push(x.ncols());
         sizes.extend_from_slice(&self.hidden_layers);
         sizes.push(output_width(n_classes));
 
-        // scikit-learn's order of draws: initialisation, validation split, then shuffles.
+        // scikit-learn's order of draws: initialisation, validation split, then shuffles. The
+        // draws are made in f64 whatever the precision, so f32 and f64 fits start from the same
+        // weights (rounded) and see the same split and batches.
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let init = Mlp::glorot(&sizes, &mut rng);
+        let init = Net::<T>::from_mlp(&Mlp::glorot(&sizes, &mut rng));
         if self.early_stopping {
             let (train, val) = stratified_split(y, n_classes, self.validation_fraction, &mut rng)?;
-            let x_train = x.select(Axis(0), &train);
+            let x_train = gather_rows::<T>(x, &train);
             let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
-            let x_val = x.select(Axis(0), &val);
+            let x_val = gather_rows::<T>(x, &val);
             let y_val: Vec<usize> = val.iter().map(|&i| y[i]).collect();
             Ok(self.train(
                 init,
@@ -246,23 +286,26 @@ impl MlpParams {
                 &mut rng,
             ))
         } else {
-            Ok(self.train(init, x, y, None, &mut rng))
+            let all: Vec<usize> = (0..x.nrows()).collect();
+            let x = gather_rows::<T>(x, &all);
+            Ok(self.train(init, x.view(), y, None, &mut rng))
         }
     }
 
     /// The epoch loop from given initial weights; `val` enables early stopping on it.
-    fn train(
+    fn train<T: Real>(
         &self,
-        mut net: Mlp,
-        x: ArrayView2<'_, f64>,
+        mut net: Net<T>,
+        x: ArrayView2<'_, T>,
         y: &[usize],
-        val: Option<(ArrayView2<'_, f64>, &[usize])>,
+        val: Option<(ArrayView2<'_, T>, &[usize])>,
         rng: &mut ChaCha8Rng,
     ) -> Fitted {
         let n = x.nrows();
         let batch = self.batch_size.min(n);
         let mut ws = Workspace::new(&net, batch);
         let mut adam = Adam::new(&net);
+        let mut scorer = val.map(|(xv, yv)| Scorer::new(&net, xv, yv));
         // Dropout draws from its own stream, so the split and shuffles do not depend on it.
         let mut drop_rng = ChaCha8Rng::seed_from_u64(self.seed);
         drop_rng.set_stream(1);
@@ -271,7 +314,7 @@ impl MlpParams {
         let mut yb = vec![0usize; batch];
         let mut sum_sq = net.sum_sq_weights();
         let mut history = Vec::new();
-        let mut best: Option<Mlp> = None;
+        let mut best: Option<Net<T>> = None;
         let mut best_epoch = 0;
         let mut best_score = f64::NEG_INFINITY;
         let mut best_loss = f64::INFINITY;
@@ -297,7 +340,7 @@ impl MlpParams {
             }
             let loss = accumulated / n as f64;
 
-            let validation_accuracy = val.map(|(xv, yv)| accuracy(&net, xv, yv));
+            let validation_accuracy = scorer.as_mut().map(|s| s.accuracy(&net));
             history.push(Epoch {
                 epoch,
                 loss,
@@ -337,11 +380,11 @@ impl MlpParams {
         }
 
         let model = match best {
-            Some(b) => b,
+            Some(b) => b.to_mlp(),
             None => {
                 // No early stopping (or a validation score that was NaN throughout).
                 best_epoch = history.len();
-                net
+                net.to_mlp()
             }
         };
         Fitted {
@@ -457,16 +500,62 @@ fn stratified_split(
     Ok((train, val))
 }
 
-fn accuracy(net: &Mlp, x: ArrayView2<'_, f64>, y: &[usize]) -> f64 {
-    let pred = net.predict(x);
-    let correct = pred.iter().zip(y).filter(|(p, t)| p == t).count();
-    correct as f64 / y.len() as f64
+/// The float type training runs in: `f32` or `f64` ([`Precision`]).
+trait Real:
+    LinalgScalar + num_traits::Float + num_traits::NumAssign + Send + Sync + std::fmt::Debug
+{
+    /// `v` rounded to this type.
+    fn cast(v: f64) -> Self;
+    /// This value as f64 (exact).
+    fn widen(self) -> f64;
+}
+
+impl Real for f32 {
+    fn cast(v: f64) -> f32 {
+        v as f32
+    }
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Real for f64 {
+    fn cast(v: f64) -> f64 {
+        v
+    }
+    fn widen(self) -> f64 {
+        self
+    }
+}
+
+/// Rows `rows` of `x`, in that order, converted to `T`.
+fn gather_rows<T: Real>(x: ArrayView2<'_, f64>, rows: &[usize]) -> Array2<T> {
+    let mut out = Array2::zeros((rows.len(), x.ncols()));
+    for (mut dst, &i) in out.rows_mut().into_iter().zip(rows) {
+        dst.zip_mut_with(&x.row(i), |d, &v| *d = T::cast(v));
+    }
+    out
+}
+
+/// The class an output row predicts: the first maximum of a softmax row, or for one logistic
+/// unit `p` class 1 when `p > 1 - p` (as `argmax([1 - p, p])`).
+fn predicted_class<T: Real>(row: &[T]) -> usize {
+    if let [p] = row {
+        return usize::from(*p > T::one() - *p);
+    }
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
+    }
+    best
 }
 
 /// Softmax of one row in place (scikit-learn's `inplace_softmax`).
-fn softmax_row(row: &mut [f64]) {
-    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut sum = 0.0;
+fn softmax_row<T: Real>(row: &mut [T]) {
+    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+    let mut sum = T::zero();
     for v in row.iter_mut() {
         *v = (*v - max).exp();
         sum += *v;
@@ -476,8 +565,8 @@ fn softmax_row(row: &mut [f64]) {
     }
 }
 
-fn logistic(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
+fn logistic<T: Real>(z: T) -> T {
+    T::one() / (T::one() + (-z).exp())
 }
 
 /// Products below this many multiply-adds are not split further.
@@ -490,22 +579,22 @@ const PAR_MIN_COLS: usize = 64;
 /// `2 * PAR_MIN_WORK` multiply-adds) that run on rayon's pool. This changes no output element's
 /// arithmetic: matrixmultiply blocks only the shared dimension `k` for each element's sum, so the
 /// result is bit-identical to one `general_mat_mul` for any number of threads (tested).
-fn matmul(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, c: ArrayViewMut2<'_, f64>) {
+fn matmul<T: Real>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, c: ArrayViewMut2<'_, T>) {
     if rayon::current_num_threads() > 1 {
         matmul_blocks(a, b, c);
     } else {
         let mut c = c;
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
     }
 }
 
-fn matmul_blocks(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f64>) {
+fn matmul_blocks<T: Real>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut c: ArrayViewMut2<'_, T>) {
     let n = c.ncols();
     if n < 2 * PAR_MIN_COLS || a.nrows() * a.ncols() * n < 2 * PAR_MIN_WORK {
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
         return;
     }
-    // Split at a multiple of 8 columns (the micro-kernel's width) near the middle.
+    // Split at a multiple of 8 columns (the micro-kernels' width) near the middle.
     let mid = (n / 2).div_ceil(8) * 8;
     let (b1, b2) = b.split_at(Axis(1), mid);
     let (c1, c2) = c.split_at(Axis(1), mid);
@@ -513,11 +602,144 @@ fn matmul_blocks(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayVie
 }
 
 /// Rows of a standard-layout 2-D view as slices.
-fn rows_mut<'a>(a: &'a mut ArrayViewMut2<'_, f64>) -> impl Iterator<Item = &'a mut [f64]> {
+fn rows_mut<'a, T>(a: &'a mut ArrayViewMut2<'_, T>) -> impl Iterator<Item = &'a mut [T]> {
     let w = a.ncols();
     a.as_slice_mut()
         .expect("standard layout")
         .chunks_exact_mut(w.max(1))
+}
+
+/// Forward pass of the rows of `x` through the layers `weights`, `biases` into `acts` (one
+/// buffer per layer with at least `x.nrows()` rows; the first `x.nrows()` are written): ReLU
+/// hidden layers, with inverted dropout when given, then softmax, or the logistic function for
+/// a single output unit.
+fn forward<T: Real>(
+    weights: &[Array2<T>],
+    biases: &[Array1<T>],
+    x: ArrayView2<'_, T>,
+    acts: &mut [Array2<T>],
+    mut dropout: Option<(f64, &mut ChaCha8Rng)>,
+) {
+    let bn = x.nrows();
+    let last = weights.len() - 1;
+    let scale = T::cast(dropout.as_ref().map_or(1.0, |(p, _)| 1.0 / (1.0 - p)));
+    for i in 0..weights.len() {
+        let (done, rest) = acts.split_at_mut(i);
+        let input = if i == 0 {
+            x
+        } else {
+            done[i - 1].slice(s![..bn, ..])
+        };
+        let mut out = rest[0].slice_mut(s![..bn, ..]);
+        matmul(input, weights[i].view(), out.view_mut());
+        let bias = biases[i].as_slice().expect("contiguous");
+        for row in rows_mut(&mut out) {
+            if i < last {
+                match dropout.as_mut() {
+                    None => {
+                        for (v, &b) in row.iter_mut().zip(bias) {
+                            *v = (*v + b).max(T::zero());
+                        }
+                    }
+                    Some((p, rng)) => {
+                        for (v, &b) in row.iter_mut().zip(bias) {
+                            let keep = rng.random::<f64>() >= *p;
+                            *v = if keep {
+                                (*v + b).max(T::zero()) * scale
+                            } else {
+                                T::zero()
+                            };
+                        }
+                    }
+                }
+            } else {
+                for (v, &b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+                if row.len() > 1 {
+                    softmax_row(row);
+                } else {
+                    row[0] = logistic(row[0]);
+                }
+            }
+        }
+    }
+}
+
+/// Weights and biases in the training precision `T`, laid out as [`Mlp`]'s.
+#[derive(Debug, Clone)]
+struct Net<T> {
+    weights: Vec<Array2<T>>,
+    biases: Vec<Array1<T>>,
+}
+
+impl<T: Real> Net<T> {
+    fn from_mlp(m: &Mlp) -> Net<T> {
+        Net {
+            weights: m.weights.iter().map(|w| w.mapv(T::cast)).collect(),
+            biases: m.biases.iter().map(|b| b.mapv(T::cast)).collect(),
+        }
+    }
+
+    /// The f64 model (exact: every `T` value is an f64 value).
+    fn to_mlp(&self) -> Mlp {
+        Mlp {
+            weights: self.weights.iter().map(|w| w.mapv(T::widen)).collect(),
+            biases: self.biases.iter().map(|b| b.mapv(T::widen)).collect(),
+        }
+    }
+
+    fn n_features(&self) -> usize {
+        self.weights[0].nrows()
+    }
+
+    fn sum_sq_weights(&self) -> f64 {
+        self.weights
+            .iter()
+            .map(|w| sum_of_squares(w.as_slice().expect("contiguous")))
+            .sum()
+    }
+
+    fn assign(&mut self, other: &Net<T>) {
+        for (a, b) in self.weights.iter_mut().zip(&other.weights) {
+            a.assign(b);
+        }
+        for (a, b) in self.biases.iter_mut().zip(&other.biases) {
+            a.assign(b);
+        }
+    }
+}
+
+/// Validation accuracy in the training precision, with its buffers allocated once.
+struct Scorer<'a, T> {
+    x: ArrayView2<'a, T>,
+    y: &'a [usize],
+    acts: Vec<Array2<T>>,
+}
+
+impl<'a, T: Real> Scorer<'a, T> {
+    fn new(net: &Net<T>, x: ArrayView2<'a, T>, y: &'a [usize]) -> Scorer<'a, T> {
+        let acts = net
+            .weights
+            .iter()
+            .map(|w| Array2::zeros((x.nrows(), w.ncols())))
+            .collect();
+        Scorer { x, y, acts }
+    }
+
+    fn accuracy(&mut self, net: &Net<T>) -> f64 {
+        forward(&net.weights, &net.biases, self.x, &mut self.acts, None);
+        let out = self.acts.last().expect("at least one layer");
+        let width = out.ncols();
+        let correct = out
+            .as_slice()
+            .expect("standard layout")
+            .chunks_exact(width)
+            .zip(self.y)
+            .filter(|(row, &t)| predicted_class(row) == t)
+            .count();
+        correct as f64 / self.y.len() as f64
+    }
 }
 
 impl Mlp {
@@ -569,22 +791,6 @@ impl Mlp {
     /// Bias vectors per layer.
     pub fn biases(&self) -> &[Array1<f64>] {
         &self.biases
-    }
-
-    fn sum_sq_weights(&self) -> f64 {
-        self.weights
-            .iter()
-            .map(|w| sum_of_squares(w.as_slice().expect("contiguous")))
-            .sum()
-    }
-
-    fn assign(&mut self, other: &Mlp) {
-        for (a, b) in self.weights.iter_mut().zip(&other.weights) {
-            a.assign(b);
-        }
-        for (a, b) in self.biases.iter_mut().zip(&other.biases) {
-            a.assign(b);
-        }
     }
 
     /// Serialises as safetensors: `layers.{i}.weight` `(in, out)` and `layers.{i}.bias` `(out,)`,
@@ -707,32 +913,16 @@ impl Classifier for Mlp {
             self.n_features(),
             x.ncols()
         );
-        let last = self.weights.len() - 1;
-        let mut a: Option<Array2<f64>> = None;
-        for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
-            let mut z = match &a {
-                None => x.dot(w),
-                Some(prev) => prev.dot(w),
-            };
-            let mut zv = z.view_mut();
-            for row in rows_mut(&mut zv) {
-                for (v, &bias) in row.iter_mut().zip(b) {
-                    *v += bias;
-                    if i < last {
-                        *v = v.max(0.0);
-                    }
-                }
-                if i == last && row.len() > 1 {
-                    softmax_row(row);
-                }
-            }
-            a = Some(z);
-        }
-        let a = a.expect("at least one layer");
+        let mut acts: Vec<Array2<f64>> = self
+            .weights
+            .iter()
+            .map(|w| Array2::zeros((x.nrows(), w.ncols())))
+            .collect();
+        forward(&self.weights, &self.biases, x, &mut acts, None);
+        let a = acts.pop().expect("at least one layer");
         if a.ncols() == 1 {
-            let p = a.column(0).mapv(logistic);
-            let mut out = Array2::zeros((p.len(), 2));
-            for (r, &v) in p.iter().enumerate() {
+            let mut out = Array2::zeros((a.nrows(), 2));
+            for (r, &v) in a.column(0).iter().enumerate() {
                 out[[r, 0]] = 1.0 - v;
                 out[[r, 1]] = v;
             }
@@ -744,21 +934,21 @@ impl Classifier for Mlp {
 }
 
 /// Per-batch buffers, allocated once for the largest batch.
-struct Workspace {
+struct Workspace<T> {
     /// The batch's input rows.
-    xb: Array2<f64>,
+    xb: Array2<T>,
     /// `acts[i]`: output of layer `i` (after its activation).
-    acts: Vec<Array2<f64>>,
+    acts: Vec<Array2<T>>,
     /// `deltas[i]`: gradient of the summed loss with respect to layer `i`'s pre-activation.
-    deltas: Vec<Array2<f64>>,
+    deltas: Vec<Array2<T>>,
     /// `grad_w[i] = input_i^T deltas[i]` (unscaled: no L2 term, no division by the batch).
-    grad_w: Vec<Array2<f64>>,
+    grad_w: Vec<Array2<T>>,
     /// `grad_b[i] = sum over rows of deltas[i]` (unscaled).
-    grad_b: Vec<Array1<f64>>,
+    grad_b: Vec<Array1<T>>,
 }
 
-impl Workspace {
-    fn new(net: &Mlp, batch: usize) -> Workspace {
+impl<T: Real> Workspace<T> {
+    fn new(net: &Net<T>, batch: usize) -> Workspace<T> {
         let outs: Vec<usize> = net.weights.iter().map(|w| w.ncols()).collect();
         Workspace {
             xb: Array2::zeros((batch, net.n_features())),
@@ -778,55 +968,30 @@ impl Workspace {
     }
 
     /// Forward and backward pass over the first `bn` rows of `xb`; fills `grad_w`, `grad_b` and
-    /// returns the batch loss (mean cross-entropy plus `alpha / (2 bn) * sum_sq`).
+    /// returns the batch loss (mean cross-entropy plus `alpha / (2 bn) * sum_sq`), summed in f64.
     fn forward_backward(
         &mut self,
-        net: &Mlp,
+        net: &Net<T>,
         bn: usize,
         y: &[usize],
         alpha: f64,
         sum_sq: f64,
-        mut dropout: Option<(f64, &mut ChaCha8Rng)>,
+        dropout: Option<(f64, &mut ChaCha8Rng)>,
     ) -> f64 {
         let n_layers = net.weights.len();
         let last = n_layers - 1;
-        let scale = dropout.as_ref().map_or(1.0, |(p, _)| 1.0 / (1.0 - p));
+        let scale = T::cast(dropout.as_ref().map_or(1.0, |(p, _)| 1.0 / (1.0 - p)));
+        forward(
+            &net.weights,
+            &net.biases,
+            self.xb.slice(s![..bn, ..]),
+            &mut self.acts,
+            dropout,
+        );
 
-        // Forward.
-        for i in 0..n_layers {
-            let (done, rest) = self.acts.split_at_mut(i);
-            let input = if i == 0 {
-                self.xb.slice(s![..bn, ..])
-            } else {
-                done[i - 1].slice(s![..bn, ..])
-            };
-            let mut out = rest[0].slice_mut(s![..bn, ..]);
-            matmul(input, net.weights[i].view(), out.view_mut());
-            let bias = net.biases[i].as_slice().expect("contiguous");
-            for row in rows_mut(&mut out) {
-                for (v, &b) in row.iter_mut().zip(bias) {
-                    *v += b;
-                }
-                if i < last {
-                    match dropout.as_mut() {
-                        None => row.iter_mut().for_each(|v| *v = v.max(0.0)),
-                        Some((p, rng)) => {
-                            for v in row.iter_mut() {
-                                let keep = rng.random::<f64>() >= *p;
-                                *v = if keep { v.max(0.0) * scale } else { 0.0 };
-                            }
-                        }
-                    }
-                } else if row.len() > 1 {
-                    softmax_row(row);
-                } else {
-                    row[0] = logistic(row[0]);
-                }
-            }
-        }
-
-        // Loss and output delta (probability minus one-hot target).
-        let eps = f64::EPSILON;
+        // Loss and output delta (probability minus one-hot target). Probabilities are clipped to
+        // `[eps, 1 - eps]` with the machine epsilon of `T`, as scikit-learn's `log_loss` does.
+        let eps = T::epsilon();
         let mut data_loss = 0.0;
         {
             let probs = self.acts[last].slice(s![..bn, ..]);
@@ -834,13 +999,14 @@ impl Workspace {
             delta.assign(&probs);
             for (row, &t) in rows_mut(&mut delta).zip(y) {
                 if row.len() == 1 {
-                    let p = row[0].clamp(eps, 1.0 - eps);
+                    let p = row[0].max(eps).min(T::one() - eps);
                     let target = t as f64;
-                    data_loss -= target * p.ln() + (1.0 - target) * (1.0 - p).ln();
-                    row[0] -= target;
+                    let (log_p, log_q) = (p.ln().widen(), (T::one() - p).ln().widen());
+                    data_loss -= target * log_p + (1.0 - target) * log_q;
+                    row[0] -= T::cast(target);
                 } else {
-                    data_loss -= row[t].clamp(eps, 1.0 - eps).ln();
-                    row[t] -= 1.0;
+                    data_loss -= row[t].max(eps).min(T::one() - eps).ln().widen();
+                    row[t] -= T::one();
                 }
             }
         }
@@ -857,7 +1023,7 @@ impl Workspace {
             let delta = upper[0].slice(s![..bn, ..]);
             matmul(input.t(), delta, self.grad_w[i].view_mut());
             let gb = self.grad_b[i].as_slice_mut().expect("contiguous");
-            gb.fill(0.0);
+            gb.fill(T::zero());
             for row in delta
                 .as_slice()
                 .expect("standard layout")
@@ -873,15 +1039,14 @@ impl Workspace {
                 let acts = self.acts[i - 1].slice(s![..bn, ..]);
                 let acts = acts.as_slice().expect("standard layout");
                 let below = below.as_slice_mut().expect("standard layout");
-                if scale == 1.0 {
+                // Unconditional stores (a select, not a branch), so the loops vectorise.
+                if scale == T::one() {
                     for (d, &a) in below.iter_mut().zip(acts) {
-                        if a <= 0.0 {
-                            *d = 0.0;
-                        }
+                        *d = if a <= T::zero() { T::zero() } else { *d };
                     }
                 } else {
                     for (d, &a) in below.iter_mut().zip(acts) {
-                        *d = if a > 0.0 { *d * scale } else { 0.0 };
+                        *d = if a > T::zero() { *d * scale } else { T::zero() };
                     }
                 }
             }
@@ -893,41 +1058,109 @@ impl Workspace {
 /// Weight matrices of at least twice this many elements are updated in parallel chunks.
 const ADAM_CHUNK: usize = 1 << 15;
 
+/// Matching chunks of parameters, their gradient and Adam's two moments.
+type AdamChunk<'a, T> = ((&'a mut [T], &'a [T]), (&'a mut [T], &'a mut [T]));
+
 /// The coefficients of one Adam update.
-struct AdamStep {
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
+struct AdamStep<T> {
+    beta_1: T,
+    beta_2: T,
+    epsilon: T,
     /// The bias-corrected step size of this update.
-    lr: f64,
+    lr: T,
     /// Rows in the batch.
-    n: f64,
+    n: T,
 }
 
-impl AdamStep {
+impl<T: Real> AdamStep<T> {
     /// Updates `params` from the unscaled batch gradient `raw`: `g = (raw + alpha * param) / n`,
-    /// then scikit-learn's moment updates and `param += -lr * m / (sqrt(v) + eps)`. Element-wise
-    /// with no reduction, so the loop vectorises.
-    fn apply(&self, params: &mut [f64], raw: &[f64], m: &mut [f64], v: &mut [f64], alpha: f64) {
+    /// then scikit-learn's moment updates and `param += -lr * m / (sqrt(v) + eps)`.
+    ///
+    /// Element-wise with no reduction, so the loop vectorises; on x86-64 CPUs with AVX it runs
+    /// twice as wide (the default target has only SSE2, and the two divisions and the square
+    /// root per element bound this loop). Additions, multiplications, divisions and square roots
+    /// are correctly rounded at any width and are never fused, so both paths give bit-identical
+    /// results (tested).
+    fn apply(&self, params: &mut [T], raw: &[T], m: &mut [T], v: &mut [T], alpha: T) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX, checked just above.
+            unsafe { self.apply_avx(params, raw, m, v, alpha) };
+            return;
+        }
+        self.apply_portable(params, raw, m, v, alpha);
+    }
+
+    /// [`AdamStep::apply_portable`] compiled for AVX.
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn apply_avx(&self, params: &mut [T], raw: &[T], m: &mut [T], v: &mut [T], alpha: T) {
+        self.apply_portable(params, raw, m, v, alpha);
+    }
+
+    #[inline(always)]
+    fn apply_portable(&self, params: &mut [T], raw: &[T], m: &mut [T], v: &mut [T], alpha: T) {
         let len = params.len();
         let (raw, m, v) = (&raw[..len], &mut m[..len], &mut v[..len]);
         let (b1, b2, eps, lr, n) = (self.beta_1, self.beta_2, self.epsilon, self.lr, self.n);
         for i in 0..len {
             let g = (raw[i] + alpha * params[i]) / n;
-            m[i] = b1 * m[i] + (1.0 - b1) * g;
-            v[i] = b2 * v[i] + (1.0 - b2) * (g * g);
+            m[i] = b1 * m[i] + (T::one() - b1) * g;
+            v[i] = b2 * v[i] + (T::one() - b2) * (g * g);
             params[i] += -lr * m[i] / (v[i].sqrt() + eps);
+        }
+    }
+
+    /// [`AdamStep::apply`] then the sum of squares of the updated `params`: over the whole slice
+    /// when it is small, else over fixed chunks of [`ADAM_CHUNK`] (updated in parallel on a pool
+    /// of several threads) whose sums are added in order, so the result does not depend on the
+    /// thread count.
+    fn apply_sum_sq(&self, params: &mut [T], raw: &[T], m: &mut [T], v: &mut [T], alpha: T) -> f64 {
+        if params.len() < 2 * ADAM_CHUNK {
+            self.apply(params, raw, m, v, alpha);
+            return sum_of_squares(params);
+        }
+        let chunk = |((w, g), (m, v)): AdamChunk<'_, T>| {
+            self.apply(w, g, m, v, alpha);
+            sum_of_squares(w)
+        };
+        if rayon::current_num_threads() > 1 {
+            let sums: Vec<f64> = params
+                .par_chunks_mut(ADAM_CHUNK)
+                .zip(raw.par_chunks(ADAM_CHUNK))
+                .zip(
+                    m.par_chunks_mut(ADAM_CHUNK)
+                        .zip(v.par_chunks_mut(ADAM_CHUNK)),
+                )
+                .map(chunk)
+                .collect();
+            sums.iter().sum()
+        } else {
+            params
+                .chunks_mut(ADAM_CHUNK)
+                .zip(raw.chunks(ADAM_CHUNK))
+                .zip(m.chunks_mut(ADAM_CHUNK).zip(v.chunks_mut(ADAM_CHUNK)))
+                .map(chunk)
+                .sum()
         }
     }
 }
 
-/// Sum of squares with eight independent partial sums (vectorisable, fixed order).
-fn sum_of_squares(values: &[f64]) -> f64 {
+/// Sum of squares in f64 with eight independent partial sums (vectorisable, fixed order).
+fn sum_of_squares<T: Real>(values: &[T]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let chunks = values.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|v| v * v).sum();
+    let tail: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|v| v.widen() * v.widen())
+        .sum();
     for chunk in chunks {
         for (l, v) in lanes.iter_mut().zip(chunk) {
+            let v = v.widen();
             *l += v * v;
         }
     }
@@ -935,84 +1168,66 @@ fn sum_of_squares(values: &[f64]) -> f64 {
 }
 
 /// scikit-learn's `AdamOptimizer` state.
-struct Adam {
+struct Adam<T> {
     t: u64,
-    m_w: Vec<Array2<f64>>,
-    v_w: Vec<Array2<f64>>,
-    m_b: Vec<Array1<f64>>,
-    v_b: Vec<Array1<f64>>,
+    m_w: Vec<Array2<T>>,
+    v_w: Vec<Array2<T>>,
+    m_b: Vec<Array1<T>>,
+    v_b: Vec<Array1<T>>,
 }
 
-impl Adam {
-    fn new(net: &Mlp) -> Adam {
+impl<T: Real> Adam<T> {
+    fn new(net: &Net<T>) -> Adam<T> {
+        let zeros_w = || -> Vec<Array2<T>> {
+            net.weights
+                .iter()
+                .map(|w| Array2::zeros(w.raw_dim()))
+                .collect()
+        };
+        let zeros_b = || -> Vec<Array1<T>> {
+            net.biases
+                .iter()
+                .map(|b| Array1::zeros(b.raw_dim()))
+                .collect()
+        };
         Adam {
             t: 0,
-            m_w: net
-                .weights
-                .iter()
-                .map(|w| Array2::zeros(w.raw_dim()))
-                .collect(),
-            v_w: net
-                .weights
-                .iter()
-                .map(|w| Array2::zeros(w.raw_dim()))
-                .collect(),
-            m_b: net
-                .biases
-                .iter()
-                .map(|b| Array1::zeros(b.raw_dim()))
-                .collect(),
-            v_b: net
-                .biases
-                .iter()
-                .map(|b| Array1::zeros(b.raw_dim()))
-                .collect(),
+            m_w: zeros_w(),
+            v_w: zeros_w(),
+            m_b: zeros_b(),
+            v_b: zeros_b(),
         }
     }
 
     /// One update from the workspace's unscaled gradients of a batch of `bn` rows; returns the
     /// sum of squared weights after the update (the next batch's L2 term).
-    fn step(&mut self, net: &mut Mlp, ws: &Workspace, bn: usize, p: &MlpParams) -> f64 {
+    fn step(&mut self, net: &mut Net<T>, ws: &Workspace<T>, bn: usize, p: &MlpParams) -> f64 {
         self.t += 1;
         let t = self.t as f64;
         let lr = p.learning_rate * (1.0 - p.beta_2.powf(t)).sqrt() / (1.0 - p.beta_1.powf(t));
         let c = AdamStep {
-            beta_1: p.beta_1,
-            beta_2: p.beta_2,
-            epsilon: p.epsilon,
-            lr,
-            n: bn as f64,
+            beta_1: T::cast(p.beta_1),
+            beta_2: T::cast(p.beta_2),
+            epsilon: T::cast(p.epsilon),
+            lr: T::cast(lr),
+            n: T::cast(bn as f64),
         };
+        let alpha = T::cast(p.alpha);
         let mut sum_sq = 0.0;
         for i in 0..net.weights.len() {
-            let w = net.weights[i].as_slice_mut().expect("contiguous");
-            let g = ws.grad_w[i].as_slice().expect("contiguous");
-            let m = self.m_w[i].as_slice_mut().expect("contiguous");
-            let v = self.v_w[i].as_slice_mut().expect("contiguous");
-            if w.len() < 2 * ADAM_CHUNK {
-                c.apply(w, g, m, v, p.alpha);
-                sum_sq += sum_of_squares(w);
-            } else {
-                // Element-wise, in fixed chunks; the chunks' sums of squares are added in order.
-                let sums: Vec<f64> = w
-                    .par_chunks_mut(ADAM_CHUNK)
-                    .zip(g.par_chunks(ADAM_CHUNK))
-                    .zip(m.par_chunks_mut(ADAM_CHUNK))
-                    .zip(v.par_chunks_mut(ADAM_CHUNK))
-                    .map(|(((w, g), m), v)| {
-                        c.apply(w, g, m, v, p.alpha);
-                        sum_of_squares(w)
-                    })
-                    .collect();
-                sum_sq += sums.iter().sum::<f64>();
-            }
-            let b = net.biases[i].as_slice_mut().expect("contiguous");
+            sum_sq += c.apply_sum_sq(
+                net.weights[i].as_slice_mut().expect("contiguous"),
+                ws.grad_w[i].as_slice().expect("contiguous"),
+                self.m_w[i].as_slice_mut().expect("contiguous"),
+                self.v_w[i].as_slice_mut().expect("contiguous"),
+                alpha,
+            );
             c.apply(
-                b,
+                net.biases[i].as_slice_mut().expect("contiguous"),
                 ws.grad_b[i].as_slice().expect("contiguous"),
                 self.m_b[i].as_slice_mut().expect("contiguous"),
                 self.v_b[i].as_slice_mut().expect("contiguous"),
-                0.0,
+                T::zero(),
             );
         }
         sum_sq
@@ -1070,7 +1285,9 @@ mod tests {
     }
 
     fn accuracy_of(model: &Mlp, x: ArrayView2<'_, f64>, y: &[usize]) -> f64 {
-        accuracy(model, x, y)
+        let pred = model.predict(x);
+        let correct = pred.iter().zip(y).filter(|(p, t)| p == t).count();
+        correct as f64 / y.len() as f64
     }
 
     /// Loss and gradients (with the L2 term, divided by the batch) at `net`.
@@ -1082,11 +1299,12 @@ mod tests {
         dropout: Option<(f64, u64)>,
     ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
         let n = x.nrows();
-        let mut ws = Workspace::new(net, n);
+        let net64 = Net::<f64>::from_mlp(net);
+        let mut ws = Workspace::new(&net64, n);
         ws.xb.assign(&x);
         let mut rng = dropout.map(|(_, seed)| ChaCha8Rng::seed_from_u64(seed));
         let drop = dropout.map(|(p, _)| (p, rng.as_mut().unwrap()));
-        let loss = ws.forward_backward(net, n, y, alpha, net.sum_sq_weights(), drop);
+        let loss = ws.forward_backward(&net64, n, y, alpha, net64.sum_sq_weights(), drop);
         let gw = ws
             .grad_w
             .iter()
@@ -1160,6 +1378,54 @@ mod tests {
         }
     }
 
+    /// f32 training follows f64 training from the same (rounded) weights, split and batches:
+    /// the first epochs' losses agree to float32 rounding, and over seeds both reach the same
+    /// held-out accuracy on a problem that is not trivially separable.
+    #[test]
+    fn f32_and_f64_fits_reach_the_same_accuracy() {
+        let (x, y, centres) = blobs(600, 12, 4, 0.8, 21);
+        let mut rng = ChaCha8Rng::seed_from_u64(2100);
+        let (x_test, y_test) = sample_blobs(&centres, 2000, &mut rng);
+        let mut mean = [0.0; 2];
+        let seeds = [1, 2, 3, 4, 5];
+        for seed in seeds {
+            let fit = |precision| {
+                MlpParams {
+                    seed,
+                    precision,
+                    ..small_params()
+                }
+                .fit(x.view(), &y, 4)
+                .unwrap()
+            };
+            let (single, double) = (fit(Precision::F32), fit(Precision::F64));
+            for (a, b) in single.history.iter().zip(&double.history).take(3) {
+                let rel = (a.loss - b.loss).abs() / b.loss;
+                assert!(
+                    rel < 1e-4,
+                    "seed {seed} epoch {}: rel diff {rel:e}",
+                    a.epoch
+                );
+            }
+            mean[0] += accuracy_of(&single.model, x_test.view(), &y_test) / seeds.len() as f64;
+            mean[1] += accuracy_of(&double.model, x_test.view(), &y_test) / seeds.len() as f64;
+        }
+        eprintln!(
+            "held-out accuracy over seeds: f32 {:.4}, f64 {:.4}",
+            mean[0], mean[1]
+        );
+        assert!(
+            mean[1] > 0.7 && mean[1] < 0.99,
+            "problem too easy or too hard: {mean:?}"
+        );
+        assert!(
+            (mean[0] - mean[1]).abs() <= 0.01,
+            "f32 {:.4} vs f64 {:.4}",
+            mean[0],
+            mean[1]
+        );
+    }
+
     #[test]
     fn two_classes_use_one_logistic_unit() {
         let (x, y, centres) = blobs(200, 6, 2, 1.5, 5);
@@ -1179,112 +1445,190 @@ mod tests {
     #[test]
     fn fits_are_deterministic_per_seed() {
         let (x, y, _) = blobs(300, 8, 3, 1.0, 2);
-        let params = MlpParams {
-            max_iter: 15,
-            dropout: 0.2,
-            ..small_params()
-        };
-        let a = params.fit(x.view(), &y, 3).unwrap();
-        let b = params.fit(x.view(), &y, 3).unwrap();
-        let pa = a.model.predict_proba(x.view());
-        let pb = b.model.predict_proba(x.view());
-        assert!(pa
-            .iter()
-            .zip(pb.iter())
-            .all(|(u, v)| u.to_bits() == v.to_bits()));
-        assert_eq!(a.history, b.history);
-        assert_eq!(a.model, b.model);
+        let mut models = Vec::new();
+        for precision in [Precision::F32, Precision::F64] {
+            let params = MlpParams {
+                max_iter: 15,
+                dropout: 0.2,
+                precision,
+                ..small_params()
+            };
+            let a = params.fit(x.view(), &y, 3).unwrap();
+            let b = params.fit(x.view(), &y, 3).unwrap();
+            let pa = a.model.predict_proba(x.view());
+            let pb = b.model.predict_proba(x.view());
+            assert!(pa
+                .iter()
+                .zip(pb.iter())
+                .all(|(u, v)| u.to_bits() == v.to_bits()));
+            assert_eq!(a.history, b.history);
+            assert_eq!(a.model, b.model);
 
-        let c = MlpParams { seed: 43, ..params }
-            .fit(x.view(), &y, 3)
-            .unwrap();
-        assert_ne!(a.model.weights()[0], c.model.weights()[0]);
+            let c = MlpParams { seed: 43, ..params }
+                .fit(x.view(), &y, 3)
+                .unwrap();
+            assert_ne!(a.model.weights()[0], c.model.weights()[0]);
+            models.push(a.model);
+        }
+        // f32 weights are f32 values stored as f64; the f64 fit's are not.
+        assert!(models[0].weights()[0]
+            .iter()
+            .all(|&w| f64::from(w as f32) == w));
+        assert_ne!(models[0], models[1]);
+    }
+
+    #[test]
+    fn adam_update_is_the_same_at_every_vector_width() {
+        fn check<T: Real>() {
+            let mut rng = ChaCha8Rng::seed_from_u64(17);
+            // Not a multiple of any vector width, so the scalar tail runs too.
+            let len = 1003;
+            let mut random = |scale: f64| -> Vec<T> {
+                normals(&mut rng, len)
+                    .into_iter()
+                    .map(|v| T::cast(v * scale))
+                    .collect()
+            };
+            let (params, raw, m) = (random(0.1), random(1.0), random(0.01));
+            let v: Vec<T> = random(1e-3).into_iter().map(|x| x * x).collect();
+            let step = AdamStep {
+                beta_1: T::cast(0.9),
+                beta_2: T::cast(0.999),
+                epsilon: T::cast(1e-8),
+                lr: T::cast(1e-3),
+                n: T::cast(64.0),
+            };
+            let alpha = T::cast(1e-4);
+            let (mut p1, mut m1, mut v1) = (params.clone(), m.clone(), v.clone());
+            step.apply(&mut p1, &raw, &mut m1, &mut v1, alpha);
+            let (mut p2, mut m2, mut v2) = (params, m, v);
+            step.apply_portable(&mut p2, &raw, &mut m2, &mut v2, alpha);
+            let bits = |x: &[T]| x.iter().map(|v| v.widen().to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&p1), bits(&p2));
+            assert_eq!(bits(&m1), bits(&m2));
+            assert_eq!(bits(&v1), bits(&v2));
+        }
+        check::<f32>();
+        check::<f64>();
     }
 
     #[test]
     fn split_products_are_bit_identical() {
-        let mut rng = ChaCha8Rng::seed_from_u64(13);
-        let (m, k, n) = (64, 300, 520);
-        let a = Array2::from_shape_vec((m, k), normals(&mut rng, m * k)).unwrap();
-        let b = Array2::from_shape_vec((k, n), normals(&mut rng, k * n)).unwrap();
-        let mut whole = Array2::zeros((m, n));
-        general_mat_mul(1.0, &a, &b, 0.0, &mut whole);
-        let mut blocks = Array2::from_elem((m, n), f64::NAN);
-        matmul_blocks(a.view(), b.view(), blocks.view_mut());
-        assert!(whole
-            .iter()
-            .zip(blocks.iter())
-            .all(|(u, v)| u.to_bits() == v.to_bits()));
-        // A transposed operand, as in the backward pass: (k, m) x (m, n).
-        let d = Array2::from_shape_vec((m, n), normals(&mut rng, m * n)).unwrap();
-        let mut whole = Array2::zeros((k, n));
-        general_mat_mul(1.0, &a.t(), &d, 0.0, &mut whole);
-        let mut blocks = Array2::from_elem((k, n), f64::NAN);
-        matmul_blocks(a.t(), d.view(), blocks.view_mut());
-        assert!(whole
-            .iter()
-            .zip(blocks.iter())
-            .all(|(u, v)| u.to_bits() == v.to_bits()));
+        fn check<T: Real>() {
+            let mut rng = ChaCha8Rng::seed_from_u64(13);
+            let (m, k, n) = (64, 300, 520);
+            let mut random = |r, c| {
+                Array2::from_shape_vec((r, c), normals(&mut rng, r * c))
+                    .unwrap()
+                    .mapv(T::cast)
+            };
+            let (a, b, d) = (random(m, k), random(k, n), random(m, n));
+            let same = |u: &Array2<T>, v: &Array2<T>| {
+                u.iter()
+                    .zip(v.iter())
+                    .all(|(p, q)| p.widen().to_bits() == q.widen().to_bits())
+            };
+            let mut whole = Array2::zeros((m, n));
+            general_mat_mul(T::one(), &a, &b, T::zero(), &mut whole);
+            let mut blocks = Array2::from_elem((m, n), T::nan());
+            matmul_blocks(a.view(), b.view(), blocks.view_mut());
+            assert!(same(&whole, &blocks));
+            // A transposed operand, as in the backward pass: (k, m) x (m, n).
+            let mut whole = Array2::zeros((k, n));
+            general_mat_mul(T::one(), &a.t(), &d, T::zero(), &mut whole);
+            let mut blocks = Array2::from_elem((k, n), T::nan());
+            matmul_blocks(a.t(), d.view(), blocks.view_mut());
+            assert!(same(&whole, &blocks));
+        }
+        check::<f32>();
+        check::<f64>();
     }
 
     #[test]
     fn fits_do_not_depend_on_the_thread_count() {
         // Large enough that products and Adam updates are split into parallel blocks.
         let (x, y, _) = blobs(200, 256, 3, 0.3, 12);
-        let params = MlpParams {
-            hidden_layers: vec![256, 192],
-            max_iter: 3,
-            ..MlpParams::default()
-        };
-        let fit_with = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| params.fit(x.view(), &y, 3).unwrap())
-        };
-        let (one, three) = (fit_with(1), fit_with(3));
-        assert_eq!(one.model, three.model);
-        assert_eq!(one.history, three.history);
+        for precision in [Precision::F32, Precision::F64] {
+            let params = MlpParams {
+                hidden_layers: vec![256, 192],
+                max_iter: 3,
+                precision,
+                ..MlpParams::default()
+            };
+            let fit_with = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| params.fit(x.view(), &y, 3).unwrap())
+            };
+            let (one, three) = (fit_with(1), fit_with(3));
+            assert_eq!(one.model, three.model, "{precision:?}");
+            assert_eq!(one.history, three.history, "{precision:?}");
+        }
     }
 
     #[test]
     fn early_stopping_restores_the_best_weights() {
         let (x, y, _) = blobs(400, 10, 4, 0.6, 4);
-        let params = MlpParams {
-            max_iter: 500,
-            ..small_params()
-        };
-        let fitted = params.fit(x.view(), &y, 4).unwrap();
-        let h = &fitted.history;
-        assert!(fitted.stopped_early);
-        assert!(h.len() < params.max_iter);
-        assert!(h.len() <= fitted.best_epoch + params.n_iter_no_change + 1);
-        assert!(h
-            .iter()
-            .enumerate()
-            .all(|(i, e)| e.epoch == i + 1 && e.validation_accuracy.is_some()));
-        let best = h
-            .iter()
-            .map(|e| e.validation_accuracy.unwrap())
-            .fold(f64::NEG_INFINITY, f64::max);
-        assert_eq!(h[fitted.best_epoch - 1].validation_accuracy, Some(best));
-        assert!(
-            fitted.best_epoch < h.len(),
-            "the last epoch should not be the best on this problem"
-        );
+        for precision in [Precision::F32, Precision::F64] {
+            let params = MlpParams {
+                max_iter: 500,
+                precision,
+                ..small_params()
+            };
+            let fitted = params.fit(x.view(), &y, 4).unwrap();
+            let h = &fitted.history;
+            assert!(fitted.stopped_early);
+            assert!(h.len() < params.max_iter);
+            assert!(h.len() <= fitted.best_epoch + params.n_iter_no_change + 1);
+            assert!(h
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.epoch == i + 1 && e.validation_accuracy.is_some()));
+            let best = h
+                .iter()
+                .map(|e| e.validation_accuracy.unwrap())
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(h[fitted.best_epoch - 1].validation_accuracy, Some(best));
+            assert!(
+                fitted.best_epoch < h.len(),
+                "{precision:?}: the last epoch should not be the best on this problem"
+            );
 
-        // Recompute the validation split as `fit` draws it and score the returned model on it.
-        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-        let mut sizes = vec![10];
-        sizes.extend(&params.hidden_layers);
-        sizes.push(4);
-        let _ = Mlp::glorot(&sizes, &mut rng);
-        let (train, val) = stratified_split(&y, 4, params.validation_fraction, &mut rng).unwrap();
-        assert_eq!((train.len(), val.len()), (360, 40));
-        let x_val = x.select(Axis(0), &val);
-        let y_val: Vec<usize> = val.iter().map(|&i| y[i]).collect();
-        assert_eq!(accuracy_of(&fitted.model, x_val.view(), &y_val), best);
+            // Recompute the validation split as `fit` draws it and score the returned model on
+            // it, in the training precision.
+            let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+            let mut sizes = vec![10];
+            sizes.extend(&params.hidden_layers);
+            sizes.push(4);
+            let _ = Mlp::glorot(&sizes, &mut rng);
+            let (train, val) =
+                stratified_split(&y, 4, params.validation_fraction, &mut rng).unwrap();
+            assert_eq!((train.len(), val.len()), (360, 40));
+            let y_val: Vec<usize> = val.iter().map(|&i| y[i]).collect();
+            let score = match precision {
+                Precision::F32 => validation_score::<f32>(&fitted.model, x.view(), &val, &y_val),
+                Precision::F64 => {
+                    let x_val = x.select(Axis(0), &val);
+                    assert_eq!(accuracy_of(&fitted.model, x_val.view(), &y_val), best);
+                    validation_score::<f64>(&fitted.model, x.view(), &val, &y_val)
+                }
+            };
+            assert_eq!(score, best, "{precision:?}");
+        }
+    }
+
+    /// Accuracy of `model` on rows `rows` of `x` as training scores it, in precision `T`.
+    fn validation_score<T: Real>(
+        model: &Mlp,
+        x: ArrayView2<'_, f64>,
+        rows: &[usize],
+        y: &[usize],
+    ) -> f64 {
+        let net = Net::<T>::from_mlp(model);
+        let x = gather_rows::<T>(x, rows);
+        Scorer::new(&net, x.view(), y).accuracy(&net)
     }
 
     #[test]
@@ -1542,6 +1886,7 @@ mod tests {
                 n_iter_no_change: case.epochs + 1,
                 shuffle: false,
                 early_stopping: false,
+                precision: Precision::F64,
                 ..MlpParams::default()
             };
             let mut sizes = vec![x.ncols()];
@@ -1549,7 +1894,13 @@ mod tests {
             sizes.push(output_width(case.n_classes));
             assert_eq!(init.layer_sizes(), sizes, "{}", case.name);
             let mut rng = ChaCha8Rng::seed_from_u64(0);
-            let fitted = params.train(init, x.view(), &case.y, None, &mut rng);
+            let fitted = params.train(
+                Net::<f64>::from_mlp(&init),
+                x.view(),
+                &case.y,
+                None,
+                &mut rng,
+            );
             assert_eq!(fitted.history.len(), case.epochs);
             let mut worst_loss: f64 = 0.0;
             for (ours, theirs) in fitted.history.iter().zip(&case.loss_curve) {
@@ -1594,29 +1945,34 @@ mod tests {
         }
         let f: File = serde_json::from_str(&fixture("accuracy.json")).unwrap();
         let (x, x_test) = (to_array(&f.x_train), to_array(&f.x_test));
-        let accuracies: Vec<f64> = f
-            .seeds
-            .iter()
-            .map(|&seed| {
-                let params = MlpParams {
-                    hidden_layers: f.hidden_layers.clone(),
-                    seed,
-                    ..MlpParams::default()
-                };
-                let fitted = params.fit(x.view(), &f.y_train, f.n_classes).unwrap();
-                accuracy_of(&fitted.model, x_test.view(), &f.y_test)
-            })
-            .collect();
-        let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
-        eprintln!(
-            "ours {mean:.4} {accuracies:?}, scikit-learn {:.4}",
-            f.sklearn_mean_accuracy
-        );
-        assert!(
-            (mean - f.sklearn_mean_accuracy).abs() <= 0.03,
-            "mean accuracy {mean:.4} vs scikit-learn {:.4}",
-            f.sklearn_mean_accuracy
-        );
+        // scikit-learn trained in float64 (the fixture's input); both our precisions are held to
+        // the same 3-point bound.
+        for precision in [Precision::F32, Precision::F64] {
+            let accuracies: Vec<f64> = f
+                .seeds
+                .iter()
+                .map(|&seed| {
+                    let params = MlpParams {
+                        hidden_layers: f.hidden_layers.clone(),
+                        seed,
+                        precision,
+                        ..MlpParams::default()
+                    };
+                    let fitted = params.fit(x.view(), &f.y_train, f.n_classes).unwrap();
+                    accuracy_of(&fitted.model, x_test.view(), &f.y_test)
+                })
+                .collect();
+            let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+            eprintln!(
+                "ours ({precision:?}) {mean:.4} {accuracies:?}, scikit-learn {:.4}",
+                f.sklearn_mean_accuracy
+            );
+            assert!(
+                (mean - f.sklearn_mean_accuracy).abs() <= 0.03,
+                "{precision:?}: mean accuracy {mean:.4} vs scikit-learn {:.4}",
+                f.sklearn_mean_accuracy
+            );
+        }
     }
 
     /// Prints the time of one fit of the pipeline's size (not a pass/fail check):
@@ -1625,22 +1981,25 @@ mod tests {
     #[ignore]
     fn timing_1000x180_512_256_128() {
         let (x, y, _) = blobs(1000, 180, 8, 0.3, 10);
-        for early_stopping in [false, true] {
-            let params = MlpParams {
-                max_iter: 50,
-                n_iter_no_change: 1000,
-                early_stopping,
-                ..MlpParams::default()
-            };
-            let start = std::time::Instant::now();
-            let fitted = params.fit(x.view(), &y, 8).unwrap();
-            let secs = start.elapsed().as_secs_f64();
-            println!(
-                "MLP fit 1000x180, hidden [512, 256, 128], early_stopping {early_stopping}: {} epochs in {secs:.3} s ({:.1} ms/epoch), final loss {:.4}",
-                fitted.history.len(),
-                secs * 1e3 / fitted.history.len() as f64,
-                fitted.history.last().unwrap().loss
-            );
+        for precision in [Precision::F32, Precision::F64] {
+            for early_stopping in [false, true] {
+                let params = MlpParams {
+                    max_iter: 50,
+                    n_iter_no_change: 1000,
+                    early_stopping,
+                    precision,
+                    ..MlpParams::default()
+                };
+                let start = std::time::Instant::now();
+                let fitted = params.fit(x.view(), &y, 8).unwrap();
+                let secs = start.elapsed().as_secs_f64();
+                println!(
+                    "MLP fit 1000x180, hidden [512, 256, 128], {precision:?}, early_stopping {early_stopping}: {} epochs in {secs:.3} s ({:.1} ms/epoch), final loss {:.4}",
+                    fitted.history.len(),
+                    secs * 1e3 / fitted.history.len() as f64,
+                    fitted.history.last().unwrap().loss
+                );
+            }
         }
     }
 }
