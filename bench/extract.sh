@@ -64,7 +64,7 @@ if [[ ! -d "$CORPUS" ]]; then
   echo "extract.sh: SKIPPED: RAVDESS corpus not found at $CORPUS (set RAVDESS_DIR)" >&2
   exit 3
 fi
-CORPUS="$(cd "$CORPUS" && pwd)"
+CORPUS="$(cd "$CORPUS" && pwd -P)"  # -P: find does not descend into a symlinked corpus root
 NFILES=$(find "$CORPUS" -type f -name '*.wav' | wc -l)
 if [[ $NFILES -eq 0 ]]; then
   echo "extract.sh: SKIPPED: no *.wav files under $CORPUS (set RAVDESS_DIR)" >&2

@@ -45,7 +45,7 @@ if [[ ! -d "$CORPUS" ]]; then
   echo "pipeline.sh: SKIPPED: RAVDESS corpus not found at $CORPUS (set RAVDESS_DIR)" >&2
   exit 3
 fi
-CORPUS="$(cd "$CORPUS" && pwd)"
+CORPUS="$(cd "$CORPUS" && pwd -P)"  # -P: find does not descend into a symlinked corpus root
 NFILES=$(find "$CORPUS" -type f -name '*.wav' | wc -l)
 [[ $NFILES -gt 0 ]] || { echo "pipeline.sh: SKIPPED: no *.wav files under $CORPUS" >&2; exit 3; }
 [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (Debian package 'time') for peak RSS"

@@ -44,7 +44,7 @@ done
 skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 
 CORPUS="${RAVDESS_DIR:-$ROOT/data/ravdess}"
-if [[ ! -d "$CORPUS" ]] || [[ -z "$(find "$CORPUS" -name '*.wav' -print -quit)" ]]; then
+if [[ ! -d "$CORPUS" ]] || [[ -z "$(find "$CORPUS/" -name '*.wav' -print -quit)" ]]; then
   echo "run.sh: SKIPPED: no RAVDESS corpus at $CORPUS (unpack it there or set RAVDESS_DIR)" >&2
   exit 3
 fi
