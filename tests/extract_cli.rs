@@ -165,6 +165,84 @@ fn sample_formats_and_channel_layouts_all_decode() {
     }
 }
 
+/// Encodes 16-bit PCM as a FLAC file with flacenc (a pure-Rust encoder, test-only).
+fn write_flac16(path: &std::path::Path, samples: &[f32], sample_rate: u32) {
+    use flacenc::component::BitRepr;
+    use flacenc::error::Verify;
+    let ints: Vec<i32> = samples
+        .iter()
+        .map(|&s| (f64::from(s) * 32768.0).round().clamp(-32768.0, 32767.0) as i32)
+        .collect();
+    let config = flacenc::config::Encoder::default()
+        .into_verified()
+        .expect("default encoder config");
+    let source = flacenc::source::MemSource::from_samples(&ints, 1, 16, sample_rate as usize);
+    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
+        .expect("FLAC encoding");
+    let mut sink = flacenc::bitsink::ByteSink::new();
+    stream.write(&mut sink).expect("FLAC serialisation");
+    std::fs::write(path, sink.as_slice()).unwrap();
+}
+
+#[test]
+fn flac_decodes_to_the_same_samples_and_features_as_the_wav() {
+    // FLAC is lossless: the same 16-bit signal as WAV and as FLAC must give the same samples,
+    // hence bit-identical features (the two files differ only in actor, for distinct names).
+    let ws = Workspace::new("");
+    // 12 blocks of 4096 samples: flacenc writes a last block shorter than its block size into
+    // STREAMINFO's minimum block size, which the FLAC format excludes and symphonia rejects;
+    // files from the reference `flac` encoder have no such problem (checked by hand).
+    let y = voice(5, 6, 1, 48000, 12.0 * 4096.0 / 48000.0);
+    assert_eq!(y.len(), 12 * 4096);
+    let wav = ws
+        .corpus()
+        .join("Actor_06")
+        .join(ravdess_name(5, 1, 1, 1, 6));
+    let flac = ws
+        .corpus()
+        .join("Actor_08")
+        .join(ravdess_name(5, 1, 1, 1, 8).replace(".wav", ".flac"));
+    std::fs::create_dir_all(wav.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(flac.parent().unwrap()).unwrap();
+    write_wav16(&wav, &y, 1, 48000);
+    write_flac16(&flac, &y, 48000);
+
+    let a = ser_pipeline::audio::decode(&wav).unwrap();
+    let b = ser_pipeline::audio::decode(&flac).unwrap();
+    assert_eq!(b.sample_rate, 48000);
+    assert_eq!(
+        a.samples, b.samples,
+        "FLAC and WAV decode to different samples"
+    );
+
+    let out = ws.cmd(&["run", "--stage", "extract"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let manifest = parquet::read(&ws.out("manifest.parquet")).unwrap();
+    let mut exts: Vec<String> = strings(&manifest, "path")
+        .iter()
+        .map(|p| p.rsplit('.').next().unwrap().to_string())
+        .collect();
+    exts.sort();
+    assert_eq!(exts, ["flac", "wav"]);
+    let df = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(df.height(), 2);
+    for name in [
+        "mfcc_mean_00",
+        "mfcc_mean_39",
+        "chroma_mean_07",
+        "mel_mean_100",
+    ] {
+        let v = floats(&df, name);
+        assert_eq!(
+            v[0].to_bits(),
+            v[1].to_bits(),
+            "{name}: {} vs {}",
+            v[0],
+            v[1]
+        );
+    }
+}
+
 #[test]
 fn config_and_usage_errors_exit_2_naming_the_key() {
     let ws = Workspace::new("[features]\nn_mfcc = 300\n");
