@@ -93,7 +93,10 @@ fn svm_matches_sklearn_svc() {
         eprintln!("{name}: {ties} vote ties in {} rows", ours.len());
         if tol <= 1e-8 {
             let n_support: Vec<usize> = serde_json::from_value(case["n_support"].clone()).unwrap();
-            assert_eq!(svm.n_support, n_support, "{name}: support vectors per class");
+            assert_eq!(
+                svm.n_support, n_support,
+                "{name}: support vectors per class"
+            );
         }
     }
 }

@@ -51,7 +51,7 @@ for name in "${order[@]}"; do
   sets=()
   IFS=';' read -ra parts <<< "${by_name[$name]}"
   for p in "${parts[@]+"${parts[@]}"}"; do [ -n "$p" ] && sets+=(--set "$p"); done
-  dir="$PWD/$out/$name"
+  case "$out" in /*) dir="$out/$name" ;; *) dir="$PWD/$out/$name" ;; esac
   rm -rf "$dir"
   start=$(date +%s.%N)
   "$bin" run --stage all -q --force --data-root "$root" \

@@ -274,9 +274,8 @@ impl SvmParams {
 
 /// `exp(-gamma * |a_i - b_j|^2)` for every row pair, `(a.nrows(), b.nrows())`.
 fn rbf_kernel(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> Array2<f64> {
-    let sq = |m: ArrayView2<'_, f64>| -> Vec<f64> {
-        m.rows().into_iter().map(|r| r.dot(&r)).collect()
-    };
+    let sq =
+        |m: ArrayView2<'_, f64>| -> Vec<f64> { m.rows().into_iter().map(|r| r.dot(&r)).collect() };
     let (sa, sb) = (sq(a), sq(b));
     let mut k = a.dot(&b.t());
     for ((i, j), v) in k.indexed_iter_mut() {
@@ -554,8 +553,14 @@ impl Svm {
                 "dual_coef",
                 view(Dtype::F64, self.dual_coef.shape().to_vec(), &dc),
             ),
-            ("intercept", view(Dtype::F64, vec![self.intercept.len()], &ic)),
-            ("n_support", view(Dtype::I64, vec![self.n_support.len()], &ns)),
+            (
+                "intercept",
+                view(Dtype::F64, vec![self.intercept.len()], &ic),
+            ),
+            (
+                "n_support",
+                view(Dtype::I64, vec![self.n_support.len()], &ns),
+            ),
             ("gamma", view(Dtype::F64, vec![1], &gm)),
         ];
         let metadata = HashMap::from([

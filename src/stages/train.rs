@@ -773,9 +773,8 @@ pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
             })
         }
         "svm" => Box::new(
-            crate::models::svm::Svm::from_safetensors(&bytes).map_err(|e| {
-                anyhow!("{}: {e}", dir.join("model.safetensors").display())
-            })?,
+            crate::models::svm::Svm::from_safetensors(&bytes)
+                .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
         ),
         other => bail!("{}: cannot load a {other} model", dir.display()),
     };
