@@ -10,7 +10,9 @@
 //! 22.5 s to fit and 15.3 s to predict its training rows; this solver fits in 0.03 s. Ours
 //! follows libsvm's iterations, so its decision values match scikit-learn's to about 1e-7
 //! (`tests/svm_parity.rs`). At n of about 1000 the whole Gram matrix (8 MB) fits in memory, so
-//! there is no kernel cache policy and no shrinking.
+//! there is no kernel cache policy and no shrinking. The cost is memory quadratic in the
+//! training rows (8 n^2 bytes, plus the largest pair's block): 66 MB at 2880 rows (every file
+//! with two augmented copies); tens of thousands of rows would need a real cache.
 //!
 //! Decision and probabilities:
 //! - [`Svm::decision_ovo`]: the pairwise decision values, `(n, k(k-1)/2)` in the order (0,1),
