@@ -5,7 +5,7 @@
 //!
 //! Why not smartcore's `svm::svc::SVC`: it is an online LaSVM-style solver (a fixed number of
 //! passes, not run to a KKT tolerance) with a `HashMap` kernel cache, and its prediction
-//! allocates per support vector. On 1000 standardised rows x 360 features, 8 classes
+//! allocates per support vector. On 1000 synthetic standardised rows x 360 features, 8 classes
 //! (`speed_probe_against_smartcore`, ignored test), smartcore's one-vs-one `MultiClassSVC` took
 //! 22.5 s to fit and 15.3 s to predict its training rows; this solver fits in 0.03 s. Ours
 //! follows libsvm's iterations, so its decision values match scikit-learn's to about 1e-7
