@@ -258,6 +258,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("audio.sample_rate"), "{err}");
+        for (text, key) in [
+            ("[models.svm]\nc = -1.0\n", "models.svm.c"),
+            ("[models.svm]\ngamma = \"wide\"\n", "models.svm.gamma"),
+            ("[models.svm]\ngamma = 0\n", "models.svm.gamma"),
+            ("[models.svm]\ntol = 0.0\n", "models.svm.tol"),
+            ("[models.svm]\nmax_iter = 0\n", "models.svm.max_iter"),
+            ("[models.svm]\nkernel = \"linear\"\n", "kernel"),
+        ] {
+            let err = Config::from_toml(text, Path::new("p.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]
@@ -289,6 +302,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("precision") && err.contains("f16"), "{err}");
+        let c = Config::load_with_overrides(
+            None,
+            &sets(&["models.train=[\"svm\"]", "models.svm.gamma=0.01"]),
+        )
+        .unwrap();
+        assert_eq!(c.models.svm.gamma, crate::models::svm::Gamma::Value(0.01));
+        let err = Config::load_with_overrides(None, &sets(&["models.svm.gamma=wide"])).unwrap_err();
+        assert!(err.to_string().contains("models.svm.gamma"), "{err}");
     }
 
     #[test]

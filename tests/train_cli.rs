@@ -23,6 +23,8 @@ test_actors = [4]
 [split.actor_kfold]
 k = 2
 
+[models]
+train = ["mlp", "random_forest", "logistic_regression", "svm"]
 [models.mlp]
 hidden_layers = [32]
 max_iter = 200
@@ -125,7 +127,7 @@ fn all_stages_train_without_leakage_and_report() {
     // Predictions: each test file once per model and split, probabilities summing to 1.
     let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
     let n_test: usize = by_split.values().map(|v| v.1.len()).sum();
-    assert_eq!(pred.height(), 3 * n_test);
+    assert_eq!(pred.height(), 4 * n_test);
     let prob_cols: Vec<String> = pred
         .get_column_names()
         .iter()
@@ -146,8 +148,8 @@ fn all_stages_train_without_leakage_and_report() {
     let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
     let lines: Vec<&str> = metrics.lines().collect();
     assert!(lines[0].starts_with("protocol,model,fold,n_test,accuracy"));
-    assert_eq!(lines.len(), 1 + 3 * (5 + 3), "{metrics}");
-    for model in ["mlp", "random_forest", "logistic_regression"] {
+    assert_eq!(lines.len(), 1 + 4 * (5 + 3), "{metrics}");
+    for model in ["mlp", "random_forest", "logistic_regression", "svm"] {
         let dir = ws.path().join("reports/actor_kfold").join(model);
         let cm = std::fs::read_to_string(dir.join("confusion_matrix.csv")).unwrap();
         let total: u64 = cm
@@ -185,7 +187,7 @@ fn all_stages_train_without_leakage_and_report() {
     assert_eq!(run["config_sha256"].as_str().unwrap().len(), 64);
 
     // Saved models load and predict the classes they were trained on.
-    for model in ["mlp", "logistic_regression"] {
+    for model in ["mlp", "logistic_regression", "svm"] {
         let dir = ws.out("models").join(model);
         let (card, clf) = ser_pipeline::stages::train::load_model(&dir).unwrap();
         assert_eq!(card.labels.len(), 8);

@@ -6,15 +6,22 @@
 # Usage: tools/ablation.sh [VARIANT ...]     (default: every variant below, in order;
 #        'NAME|key=value;key=value' runs an ad-hoc variant)
 # Env:   RAVDESS_DIR (default data/ravdess), ABLATION_OUT (default target/ablation),
-#        MODEL (the model whose numbers are tabled; default mlp)
+#        MODEL (the model whose numbers are tabled; default mlp), CARGO_TARGET_DIR,
+#        SER_PIPELINE_BIN (see below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${RAVDESS_DIR:-data/ravdess}"
 out="${ABLATION_OUT:-target/ablation}"
 model="${MODEL:-mlp}"
 [ -d "$root/Actor_01" ] || { echo "ablation: no RAVDESS at $root (set RAVDESS_DIR)" >&2; exit 1; }
-cargo build --release -q
-bin=./target/release/ser-pipeline
+# SER_PIPELINE_BIN: a binary to use as is (no build), e.g. a copy that a concurrent build into a
+# shared CARGO_TARGET_DIR cannot replace mid-run.
+if [ -n "${SER_PIPELINE_BIN:-}" ]; then
+  bin="$SER_PIPELINE_BIN"
+else
+  cargo build --release -q
+  bin="${CARGO_TARGET_DIR:-target}/release/ser-pipeline"
+fi
 
 # name | overrides (separated by ';') on top of ./pipeline.toml (the recommended config, 'default').
 variants=(
@@ -44,7 +51,7 @@ for name in "${order[@]}"; do
   sets=()
   IFS=';' read -ra parts <<< "${by_name[$name]}"
   for p in "${parts[@]+"${parts[@]}"}"; do [ -n "$p" ] && sets+=(--set "$p"); done
-  dir="$PWD/$out/$name"
+  case "$out" in /*) dir="$out/$name" ;; *) dir="$PWD/$out/$name" ;; esac
   rm -rf "$dir"
   start=$(date +%s.%N)
   "$bin" run --stage all -q --force --data-root "$root" \

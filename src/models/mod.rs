@@ -5,6 +5,7 @@
 
 pub mod mlp;
 pub mod smart;
+pub mod svm;
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -93,4 +94,18 @@ impl ParamError {
             message: message.into(),
         }
     }
+}
+
+/// Every class id must occur in training, so that class ids and smartcore's sorted classes
+/// agree (and every pair of the SVM's one-vs-one has rows on both sides).
+pub(crate) fn check_targets(y: &[usize], n_classes: usize, model: &str) -> Result<(), ParamError> {
+    for c in 0..n_classes {
+        if !y.contains(&c) {
+            return Err(ParamError::new(
+                model,
+                format!("class id {c} has no training rows"),
+            ));
+        }
+    }
+    Ok(())
 }

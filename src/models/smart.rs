@@ -14,7 +14,7 @@ use smartcore::linalg::basic::arrays::Array;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
-use super::{Classifier, ParamError};
+use super::{check_targets, Classifier, ParamError};
 
 type Matrix = DenseMatrix<f64>;
 
@@ -25,20 +25,6 @@ fn to_dense(x: ArrayView2<'_, f64>) -> Matrix {
 
 fn to_targets(y: &[usize]) -> Vec<i32> {
     y.iter().map(|&c| c as i32).collect()
-}
-
-/// Every class id must occur in training, so that class ids and smartcore's sorted classes
-/// agree.
-fn check_targets(y: &[usize], n_classes: usize, model: &str) -> Result<(), ParamError> {
-    for c in 0..n_classes {
-        if !y.contains(&c) {
-            return Err(ParamError::new(
-                model,
-                format!("class id {c} has no training rows"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `[models.random_forest]`.

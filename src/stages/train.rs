@@ -25,6 +25,7 @@ use crate::corpus::Emotion;
 use crate::data::{self, parquet};
 use crate::models::mlp::MlpParams;
 use crate::models::smart::{ForestParams, LogisticParams};
+use crate::models::svm::SvmParams;
 use crate::models::{Classifier, Epoch, ParamError};
 use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
 use crate::split::Split;
@@ -40,6 +41,8 @@ pub enum ModelKind {
     RandomForest,
     /// smartcore's multinomial logistic regression.
     LogisticRegression,
+    /// The RBF-kernel SVM (scikit-learn `SVC` semantics, one-vs-one).
+    Svm,
 }
 
 impl ModelKind {
@@ -48,6 +51,7 @@ impl ModelKind {
             ModelKind::Mlp => "mlp",
             ModelKind::RandomForest => "random_forest",
             ModelKind::LogisticRegression => "logistic_regression",
+            ModelKind::Svm => "svm",
         }
     }
 }
@@ -56,11 +60,13 @@ impl ModelKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
-    /// Default all three: `["mlp", "random_forest", "logistic_regression"]`.
+    /// Any of `"mlp"`, `"random_forest"`, `"logistic_regression"`, `"svm"`. Default the first
+    /// three (the original recipe; `svm` is opt-in).
     pub train: Vec<ModelKind>,
     pub mlp: MlpParams,
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
+    pub svm: SvmParams,
     /// Also report an `ensemble` model: the mean of these models' class probabilities on each
     /// split (each member must be in `train`). Default none.
     pub ensemble: Vec<ModelKind>,
@@ -77,6 +83,7 @@ impl Default for ModelsConfig {
             mlp: MlpParams::default(),
             random_forest: ForestParams::default(),
             logistic_regression: LogisticParams::default(),
+            svm: SvmParams::default(),
             ensemble: Vec::new(),
         }
     }
@@ -106,6 +113,7 @@ impl ModelsConfig {
         self.mlp.check().map_err(prefix)?;
         self.random_forest.check()?;
         self.logistic_regression.check()?;
+        self.svm.check()?;
         Ok(())
     }
 }
@@ -170,6 +178,7 @@ pub enum Fitted {
     Mlp(crate::models::mlp::Mlp),
     Forest(crate::models::smart::Forest),
     Logistic(crate::models::smart::Logistic),
+    Svm(crate::models::svm::Svm),
 }
 
 impl Fitted {
@@ -178,6 +187,7 @@ impl Fitted {
             Fitted::Mlp(m) => m,
             Fitted::Forest(m) => m,
             Fitted::Logistic(m) => m,
+            Fitted::Svm(m) => m,
         }
     }
 }
@@ -203,6 +213,7 @@ pub fn fit_model(
             Fitted::Logistic(models.logistic_regression.fit(x, y, n_classes)?),
             Vec::new(),
         ),
+        ModelKind::Svm => (Fitted::Svm(models.svm.fit(x, y, n_classes)?), Vec::new()),
     })
 }
 
@@ -651,7 +662,7 @@ fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Resul
 /// The saved form of a final model: everything `predict` needs besides the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelCard {
-    /// `mlp`, `random_forest` or `logistic_regression`.
+    /// `mlp`, `logistic_regression` or `svm` (the random forest is not saved).
     pub model: String,
     /// Class names in output order.
     pub labels: Vec<String>,
@@ -668,7 +679,8 @@ pub struct ModelCard {
 }
 
 /// Fits each model on every usable row (plus balancing copies) and saves it under
-/// `models/<model>/`: `model.json` (the [`ModelCard`]) and `model.safetensors` (weights; for
+/// `models/<model>/`: `model.json` (the [`ModelCard`]) and `model.safetensors` (weights, or the
+/// SVM's support vectors and coefficients; for
 /// the random forest, which smartcore cannot export, no weights file is written).
 fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()> {
     let all: Vec<usize> = (0..ds.y.len()).collect();
@@ -704,6 +716,7 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
         let weights = match &model {
             Fitted::Mlp(m) => m.to_safetensors(),
             Fitted::Logistic(m) => logistic_safetensors(m)?,
+            Fitted::Svm(m) => m.to_safetensors(),
             Fitted::Forest(_) => unreachable!("filtered above"),
         };
         data::write_atomic(&dir.join("model.safetensors"), |f| {
@@ -759,6 +772,10 @@ pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
                 bias: f64s(b.data()),
             })
         }
+        "svm" => Box::new(
+            crate::models::svm::Svm::from_safetensors(&bytes)
+                .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
+        ),
         other => bail!("{}: cannot load a {other} model", dir.display()),
     };
     Ok((card, model))
