@@ -187,7 +187,11 @@ fn all_stages_train_without_leakage_and_report() {
     assert_eq!(run["config_sha256"].as_str().unwrap().len(), 64);
 
     // Saved models load and predict the classes they were trained on.
-    for model in ["mlp", "logistic_regression", "svm"] {
+    // The forest's trees are saved as JSON, the others' tensors as safetensors.
+    let forest_dir = ws.out("models").join("random_forest");
+    assert!(forest_dir.join("model.forest.json").exists());
+    assert!(!forest_dir.join("model.safetensors").exists());
+    for model in ["mlp", "random_forest", "logistic_regression", "svm"] {
         let dir = ws.out("models").join(model);
         let (card, clf) = ser_pipeline::stages::train::load_model(&dir).unwrap();
         assert_eq!(card.labels.len(), 8);

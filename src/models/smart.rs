@@ -99,9 +99,22 @@ impl ForestParams {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct Forest {
     model: RandomForestClassifier<f64, i32, Matrix, Vec<i32>>,
     n_classes: usize,
+}
+
+impl Forest {
+    /// The fitted forest as JSON (smartcore's own serde layout of its trees: every node's
+    /// split feature, threshold and children, and each leaf's class), for `model.forest.json`.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
+    }
+
+    pub fn from_json(text: &str) -> serde_json::Result<Forest> {
+        serde_json::from_str(text)
+    }
 }
 
 impl Classifier for Forest {
@@ -274,6 +287,27 @@ mod tests {
             .predict_proba(x.view())
         };
         assert_eq!(fit(), fit());
+    }
+
+    #[test]
+    fn a_saved_forest_loads_back_with_the_same_predictions() {
+        let (x, y) = blobs(30, 5);
+        let (xt, _) = blobs(20, 6);
+        let forest = ForestParams {
+            n_trees: 10,
+            ..Default::default()
+        }
+        .fit(x.view(), &y, 3)
+        .unwrap();
+        let json = forest.to_json().unwrap();
+        let loaded = Forest::from_json(&json).unwrap();
+        assert_eq!(
+            loaded.predict_proba(xt.view()),
+            forest.predict_proba(xt.view())
+        );
+        // The same forest is the same bytes (no map with a random order inside).
+        assert_eq!(loaded.to_json().unwrap(), json);
+        assert!(Forest::from_json("{\"model\": 1}").is_err());
     }
 
     #[test]

@@ -688,13 +688,7 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
     let (x, y) = ds.training_set(&all, &extra);
     let scaler = Scaler::fit(x.view());
     let xs = scaler.transform(x.view());
-    let kinds: Vec<ModelKind> = config
-        .models
-        .train
-        .iter()
-        .copied()
-        .filter(|k| *k != ModelKind::RandomForest)
-        .collect();
+    let kinds: Vec<ModelKind> = config.models.train.clone();
     let fitted: Vec<(ModelKind, Fitted)> = kinds
         .par_iter()
         .map(|&kind| {
@@ -713,16 +707,24 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
             config: config.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        let weights = match &model {
-            Fitted::Mlp(m) => m.to_safetensors(),
-            Fitted::Logistic(m) => logistic_safetensors(m)?,
-            Fitted::Svm(m) => m.to_safetensors(),
-            Fitted::Forest(_) => unreachable!("filtered above"),
+        // Tensors go to model.safetensors; the forest's trees are not tensors, so they go to
+        // model.forest.json. Only the file of this kind is left in the folder.
+        let (file, bytes) = match &model {
+            Fitted::Mlp(m) => ("model.safetensors", m.to_safetensors()),
+            Fitted::Logistic(m) => ("model.safetensors", logistic_safetensors(m)?),
+            Fitted::Svm(m) => ("model.safetensors", m.to_safetensors()),
+            Fitted::Forest(m) => ("model.forest.json", m.to_json()?.into_bytes()),
         };
-        data::write_atomic(&dir.join("model.safetensors"), |f| {
+        data::write_atomic(&dir.join(file), |f| {
             use std::io::Write;
-            Ok(f.write_all(&weights)?)
+            Ok(f.write_all(&bytes)?)
         })?;
+        for stale in ["model.safetensors", "model.forest.json"] {
+            if stale != file && dir.join(stale).exists() {
+                std::fs::remove_file(dir.join(stale))
+                    .with_context(|| format!("cannot remove {}", dir.join(stale).display()))?;
+            }
+        }
         data::write_text_atomic(
             &dir.join("model.json"),
             &serde_json::to_string_pretty(&card)?,
@@ -753,6 +755,14 @@ pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
             .with_context(|| format!("cannot read {}", dir.join("model.json").display()))?,
     )
     .with_context(|| format!("{} is not a model card", dir.join("model.json").display()))?;
+    if card.model == "random_forest" {
+        let path = dir.join("model.forest.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let forest = crate::models::smart::Forest::from_json(&text)
+            .with_context(|| format!("{} is not a saved forest", path.display()))?;
+        return Ok((card, Box::new(forest)));
+    }
     let bytes = std::fs::read(dir.join("model.safetensors"))
         .with_context(|| format!("cannot read {}", dir.join("model.safetensors").display()))?;
     let model: Box<dyn Classifier> = match card.model.as_str() {
