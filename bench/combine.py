@@ -137,6 +137,21 @@ def main() -> int:
                           f"**{ratio:.2f}x** time", "<= 0.5x time, acc +-2 pts",
                           "met" if ratio <= 0.5 and same else "missed"))
 
+        if t:
+            ours_s = sum(float(r["ours_fit_seconds"]) for r in t)
+            skl_s = sum(float(r["sklearn_fit_seconds"]) for r in t)
+            ours_ep = sum(float(r["ours_epochs"]) for r in t)
+            skl_ep = sum(float(r["sklearn_epochs"]) for r in t)
+            per_epoch = (ours_s / ours_ep) / (skl_s / skl_ep)
+            add("training", "all", "ser-pipeline", "fit_time_ratio_vs_sklearn", ours_s / skl_s, "x",
+                f"{len(t)} fits")
+            add("training", "all", "ser-pipeline", "per_epoch_time_ratio_vs_sklearn", per_epoch, "x",
+                f"{ours_ep:.0f} vs {skl_ep:.0f} epochs")
+            table.append((f"MLP training, all {len(t)} fits", f"{ours_s:.2f} s, {ours_ep:.0f} epochs",
+                          f"{skl_s:.2f} s, {skl_ep:.0f} epochs",
+                          f"**{ours_s / skl_s:.2f}x** time ({per_epoch:.2f}x per epoch)", "<= 0.5x time",
+                          "met" if ours_s / skl_s <= 0.5 else "missed"))
+
     # ---- end to end and scaling -----------------------------------------------------------
     p = d / "pipeline-latest.jsonl"
     if p.is_file():

@@ -121,8 +121,10 @@ def main() -> int:
         "main_import_s": t_imported - t_proc,
         "workers": len(by_pid),
         # Main process (imports, walk, pool management, stacking, save) + each worker up to its
-        # last task. Interpreter start-up before main() is not included.
-        "cpu_s": time.process_time() + sum(worker_cpu.values()),
+        # last task. Interpreter start-up before main() is not included. With n_jobs=1 joblib
+        # runs the tasks in the main process itself: its time is then counted once, not twice.
+        "cpu_s": time.process_time()
+        + sum(v for pid, v in worker_cpu.items() if pid != os.getpid()),
         "pool_start_s": pool_start_s,
         "worker_first_task_s": first_task_s,
         "worker_import_librosa_s": first_import_s,
