@@ -13,7 +13,7 @@
 #       --attempts K      tries per run (default 3); the last try is kept, flagged, whatever its load
 #       --no-install      do not create/update the Python venv (it must exist)
 #       --no-taskset      do not pin to CPUs 0..N-1 with taskset
-#   -o, --out FILE        Markdown report (default bench/results/extract-latest.md)
+#   -o, --out FILE        Markdown report (default bench/results/extract-wN.md, N = --workers)
 # Environment: RAVDESS_DIR (default <repo>/data/ravdess), BENCH_VENV (default /tmp/benchvenv),
 #              PYTHON (interpreter used to create the venv, default python3).
 # Exit: 0 ok, 1 failure, 2 bad usage, 3 corpus missing (benchmark skipped).
@@ -30,7 +30,7 @@ MAX_OTHER_LOAD=0.25
 ATTEMPTS=3
 INSTALL=1
 PIN=1
-OUT="$BENCH_DIR/results/extract-latest.md"
+OUT=""
 ARGS_GIVEN="$*"
 
 die() { echo "extract.sh: $*" >&2; exit 1; }
@@ -57,6 +57,7 @@ for v in RUNS REF_RUNS WORKERS IDLE_WAIT ATTEMPTS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "extract.sh: $v must be a non-negative integer" >&2; exit 2; }
 done
 [[ $RUNS -ge 1 && $WORKERS -ge 1 && $ATTEMPTS -ge 1 ]] || { echo "extract.sh: --runs, --workers and --attempts must be >= 1" >&2; exit 2; }
+OUT="${OUT:-$BENCH_DIR/results/extract-w$WORKERS.md}"
 
 # ---- corpus ----------------------------------------------------------------------------------
 CORPUS="${RAVDESS_DIR:-$ROOT/data/ravdess}"
