@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use polars::prelude::{
-    DataFrame, KeyValueMetadata, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
+    DataFrame, KeyValueMetadata, ParquetCompression, ParquetReader, ParquetWriter, Schema,
+    SerReader,
 };
 
 /// Writes `df` to `path` atomically, zstd-compressed, with statistics.
@@ -29,6 +30,28 @@ pub fn write_with_metadata(
             .with_statistics(polars::prelude::StatisticsOptions::default())
             .with_key_value_metadata(metadata)
             .finish(df)?;
+        Ok(())
+    })
+}
+
+/// Writes a table batch by batch, one row group per batch, atomically like [`write`]: `fill`
+/// hands each batch (a frame of `schema`) to the sink it is given, so a table never has to be
+/// held in memory whole. `metadata` as in [`write_with_metadata`].
+pub fn write_batched(
+    path: &Path,
+    schema: &Schema,
+    metadata: Vec<(String, String)>,
+    fill: impl FnOnce(&mut dyn FnMut(&DataFrame) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    let metadata = (!metadata.is_empty()).then(|| KeyValueMetadata::from_static(metadata));
+    super::write_atomic(path, |file| {
+        let mut writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(polars::prelude::StatisticsOptions::default())
+            .with_key_value_metadata(metadata)
+            .batched(schema)?;
+        fill(&mut |df: &DataFrame| Ok(writer.write_batch(df)?))?;
+        writer.finish()?;
         Ok(())
     })
 }

@@ -30,6 +30,9 @@ const META_EXTRACTOR: &str = "ser_pipeline.extractor";
 /// before the row was computed.
 const META_INPUTS: &str = "ser_pipeline.inputs";
 
+/// Files per chunk: computed together, then written as one Parquet row group.
+const CHUNK: usize = 512;
+
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest_path = paths.manifest();
     let manifest = parquet::read(&manifest_path)
@@ -56,73 +59,105 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .iter()
         .map(|r| FileStamp::of(&paths.corpus_root.join(&r.path)))
         .collect();
-    let reused: Vec<Option<FeatureRow>> = usable
+    let reusable = |row: &ManifestRow,
+                    stamp: &Option<FileStamp>,
+                    previous: &HashMap<String, (FileStamp, FeatureRow)>| {
+        previous.get(&row.path).is_some_and(|(old_stamp, old)| {
+            stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.labels)
+        })
+    };
+    let n_todo = usable
         .iter()
         .zip(&stamps)
-        .map(|(row, stamp)| {
-            let (old_stamp, old) = previous.remove(&row.path)?;
-            (stamp.as_ref() == Some(&old_stamp) && row.labels == Some(old.labels)).then_some(old)
-        })
-        .collect();
-    let todo: Vec<&ManifestRow> = usable
+        .filter(|(row, stamp)| !reusable(row, stamp, &previous))
+        .count();
+    let n_reused = usable.len() - n_todo;
+    // The stamps of every usable file; only those with a row in the table are ever read back.
+    let inputs: BTreeMap<&str, (u64, u64)> = usable
         .iter()
-        .zip(&reused)
-        .filter(|(_, r)| r.is_none())
-        .map(|(&row, _)| row)
-        .collect();
-    let n_reused = usable.len() - todo.len();
-
-    let extractors = ExtractorCache::new(params);
-    let progress = Progress::new("extract", todo.len(), settings.progress);
-    let computed: Vec<Result<FeatureRow, Skipped>> = todo
-        .par_iter()
-        .map(|row| {
-            let abs = paths.corpus_root.join(&row.path);
-            let result = extract_file(row, &abs, &extractors, settings).map_err(|error| {
-                progress.suspend(|| log::warn!("extract: skipped {}: {error}", abs.display()));
-                Skipped {
-                    stage: "extract",
-                    path: row.path.clone(),
-                    error,
-                }
-            });
-            progress.inc();
-            result
+        .zip(&stamps)
+        .filter_map(|(row, stamp)| {
+            Some((
+                row.path.as_str(),
+                (stamp.as_ref()?.size, stamp.as_ref()?.mtime_ns),
+            ))
         })
         .collect();
-    progress.finish();
-    log::info!("extract: {n_reused} reused, {} computed", todo.len());
-
-    // Merge in manifest order: reused rows where kept, computed ones in the gaps.
-    let mut computed = computed.into_iter();
-    let mut rows = Vec::with_capacity(usable.len());
-    let mut inputs: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for ((row, stamp), reused) in usable.iter().zip(&stamps).zip(reused) {
-        let result = match reused {
-            Some(old) => Ok(old),
-            None => computed.next().expect("one result per file to compute"),
-        };
-        match result {
-            Ok(features) => {
-                if let Some(s) = stamp {
-                    inputs.insert(&row.path, (s.size, s.mtime_ns));
-                }
-                rows.push(features);
-            }
-            Err(s) => skipped.push(s),
-        }
-    }
     let metadata = vec![
         (META_EXTRACTOR.to_string(), extractor),
         (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
     ];
-    let mut df = tables::features_frame(&rows, &names)?;
-    parquet::write_with_metadata(&paths.features(), &mut df, metadata)
-        .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
+
+    // Files go through in chunks, each written as one row group as soon as it is done, so the
+    // memory a run needs does not grow with the corpus (only the manifest does).
+    let extractors = ExtractorCache::new(params);
+    let progress = Progress::new("extract", n_todo, settings.progress);
+    let schema = tables::features_frame(&[], &names)?
+        .schema()
+        .as_ref()
+        .clone();
+    let mut n_rows = 0;
+    parquet::write_batched(&paths.features(), &schema, metadata, |sink| {
+        for (chunk, chunk_stamps) in usable.chunks(CHUNK).zip(stamps.chunks(CHUNK)) {
+            // Reused rows are taken out of the previous table first (in order), then the rest
+            // are computed in parallel and merged back in manifest order.
+            let reused: Vec<Option<FeatureRow>> = chunk
+                .iter()
+                .zip(chunk_stamps)
+                .map(|(row, stamp)| {
+                    reusable(row, stamp, &previous)
+                        .then(|| previous.remove(&row.path).expect("checked above").1)
+                })
+                .collect();
+            let todo: Vec<&ManifestRow> = chunk
+                .iter()
+                .zip(&reused)
+                .filter(|(_, r)| r.is_none())
+                .map(|(&row, _)| row)
+                .collect();
+            let computed: Vec<Result<FeatureRow, Skipped>> = todo
+                .par_iter()
+                .map(|row| {
+                    let abs = paths.corpus_root.join(&row.path);
+                    let result = extract_file(row, &abs, &extractors, settings).map_err(|error| {
+                        progress
+                            .suspend(|| log::warn!("extract: skipped {}: {error}", abs.display()));
+                        Skipped {
+                            stage: "extract",
+                            path: row.path.clone(),
+                            error,
+                        }
+                    });
+                    progress.inc();
+                    result
+                })
+                .collect();
+            let mut computed = computed.into_iter();
+            let mut rows = Vec::with_capacity(chunk.len());
+            for reused in reused {
+                let result = match reused {
+                    Some(old) => Ok(old),
+                    None => computed.next().expect("one result per file to compute"),
+                };
+                match result {
+                    Ok(features) => rows.push(features),
+                    Err(s) => skipped.push(s),
+                }
+            }
+            if !rows.is_empty() {
+                n_rows += rows.len();
+                sink(&tables::features_frame(&rows, &names)?)?;
+            }
+        }
+        Ok(())
+    })
+    .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
+    progress.finish();
+    log::info!("extract: {n_reused} reused, {n_todo} computed");
     log::info!(
         "extract: wrote {} ({} files x {} features, {} skipped)",
         paths.features().display(),
-        rows.len(),
+        n_rows,
         names.len(),
         skipped.len()
     );
