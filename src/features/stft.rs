@@ -58,6 +58,28 @@ impl Stft {
     /// Power spectrogram `|STFT|^2`, shape `(n_frames, n_bins)` (frame-major, unlike librosa's
     /// `(n_bins, n_frames)`, so each frame is one contiguous row).
     pub fn power(&self, y: &[f32]) -> Array2<f64> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX, checked just above.
+            return unsafe { self.power_avx(y) };
+        }
+        self.power_portable(y)
+    }
+
+    /// [`Stft::power_portable`] compiled for AVX: the windowing and `|X|^2` loops run four lanes
+    /// wide instead of SSE2's two. Only multiplications and additions, never fused, so the bits
+    /// are the same (tested).
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn power_avx(&self, y: &[f32]) -> Array2<f64> {
+        self.power_portable(y)
+    }
+
+    #[inline(always)]
+    fn power_portable(&self, y: &[f32]) -> Array2<f64> {
         let n_frames = self.n_frames(y.len());
         let n_bins = self.n_bins();
         let half = (self.n_fft / 2) as isize;
@@ -129,6 +151,17 @@ mod tests {
         for &v in p.row(t) {
             assert!((v - 1.0).abs() < 1e-12, "{v}");
         }
+    }
+
+    #[test]
+    fn wide_and_portable_paths_agree_bit_for_bit() {
+        let stft = Stft::new(512, 128);
+        let y: Vec<f32> = (0..5000)
+            .map(|i| ((i as f32) * 0.013).sin() * 0.5)
+            .collect();
+        let a = stft.power(&y);
+        let b = stft.power_portable(&y);
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 
     #[test]
