@@ -209,8 +209,11 @@ def main() -> int:
         "",
         f"- Date: {now}; machine: {machine()}; git {git or '?'}",
         f"- Command: `{args.command}`" + (f" ({args.seconds} s in all)" if args.seconds else ""),
-        "- Details per part: `extract-w1.md`, `extract-w2.md`, `train-latest.md`, `pipeline-latest.jsonl`,"
-        " `kernels-latest.txt`; every figure below is also in `bench-latest.csv`.",
+        "- Details per part (with when each was last measured; `--skip` keeps a part's older result): "
+        + ", ".join(f"`{n}` ({datetime.datetime.fromtimestamp((d / n).stat().st_mtime, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)"
+                    for n in ("extract-w1.md", "extract-w2.md", "train-latest.md", "pipeline-latest.jsonl",
+                              "kernels-latest.txt") if (d / n).is_file())
+        + "; every figure below is also in `bench-latest.csv`.",
         "",
         "| measure | ser-pipeline | Python reference | ratio | target | verdict |",
         "|---|---|---|---|---|---|",
