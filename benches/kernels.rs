@@ -9,7 +9,6 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ndarray::Array2;
 use ser_pipeline::features::{
     chroma, mel::MelBank, mfcc, stft::Stft, Extractor, Family, FeatureParams, Stat,
 };
@@ -49,19 +48,12 @@ fn kernels(c: &mut Criterion) {
     let dct = mfcc::Dct::ortho(128, 40);
     let power = stft.power(&y);
     let magnitude = power.mapv(f64::sqrt);
-    let mel_of = |power: &Array2<f64>| {
-        let mut mel = Array2::<f64>::zeros((power.nrows(), bank.n_mels()));
-        for (p, mut m) in power.rows().into_iter().zip(mel.rows_mut()) {
-            bank.apply(p.as_slice().unwrap(), m.as_slice_mut().unwrap());
-        }
-        mel
-    };
-    let mel = mel_of(&power);
+    let mel = bank.apply_rows(&power);
 
     let mut group = c.benchmark_group("kernels_10s_48k");
     group.throughput(Throughput::Elements(SECONDS));
     group.bench_function("stft_power", |b| b.iter(|| stft.power(black_box(&y))));
-    group.bench_function("mel", |b| b.iter(|| mel_of(black_box(&power))));
+    group.bench_function("mel", |b| b.iter(|| bank.apply_rows(black_box(&power))));
     group.bench_function("mfcc", |b| {
         b.iter(|| {
             let mut db = black_box(&mel).clone();

@@ -118,6 +118,18 @@ impl MelBank {
         }
     }
 
+    /// [`MelBank::apply`] to every frame: `(n_frames, n_bins)` power -> `(n_frames, n_mels)`.
+    pub fn apply_rows(&self, power: &ndarray::Array2<f64>) -> ndarray::Array2<f64> {
+        let mut mel = ndarray::Array2::<f64>::zeros((power.nrows(), self.n_mels()));
+        for (p, mut m) in power.rows().into_iter().zip(mel.rows_mut()) {
+            self.apply(
+                p.as_slice().expect("contiguous rows"),
+                m.as_slice_mut().expect("contiguous rows"),
+            );
+        }
+        mel
+    }
+
     /// The weight of bin `f` in band `m` (zero outside the band's run).
     pub fn weight(&self, m: usize, f: usize) -> f64 {
         let (start, w) = &self.bands[m];

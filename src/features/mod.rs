@@ -515,16 +515,7 @@ impl Extractor {
         .any(want);
         let power = self.stft.power(y);
 
-        let mut mel = (want(Family::Mel) || want_db).then(|| {
-            let mut mel = Array2::<f64>::zeros((power.nrows(), self.mel_bank.n_mels()));
-            for (p, mut m) in power.rows().into_iter().zip(mel.rows_mut()) {
-                self.mel_bank.apply(
-                    p.as_slice().expect("contiguous"),
-                    m.as_slice_mut().expect("contiguous"),
-                );
-            }
-            mel
-        });
+        let mut mel = (want(Family::Mel) || want_db).then(|| self.mel_bank.apply_rows(&power));
         let mut log_mel = want_db.then(|| {
             let mut db = if want(Family::Mel) {
                 mel.clone().expect("computed")
