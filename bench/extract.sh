@@ -34,6 +34,8 @@ OUT=""
 ARGS_GIVEN="$*"
 
 die() { echo "extract.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 
 while [[ $# -gt 0 ]]; do
@@ -79,28 +81,11 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/ser-bench.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 # ---- build ours ------------------------------------------------------------------------------
-echo "building: cargo build --release"
-(cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-[[ -x "$TARGET_DIR/release/ser-pipeline" ]] || die "no binary at $TARGET_DIR/release/ser-pipeline"
-# Run a private copy: other builds into target/ during the benchmark must not swap the binary.
-cp "$TARGET_DIR/release/ser-pipeline" "$WORK/ser-pipeline"
-BIN="$WORK/ser-pipeline"
+build_private_binary "$WORK"
 
 # ---- Python reference environment ------------------------------------------------------------
 VENV="${BENCH_VENV:-/tmp/benchvenv}"
-PY="$VENV/bin/python"
-if [[ $INSTALL -eq 1 ]]; then
-  if [[ ! -x "$PY" ]]; then
-    echo "creating venv: $VENV"
-    "${PYTHON:-python3}" -m venv "$VENV" || die "cannot create venv $VENV"
-  fi
-  "$PY" -m pip install --quiet --disable-pip-version-check -r "$BENCH_DIR/requirements.txt" \
-    || die "pip install -r bench/requirements.txt failed"
-fi
-[[ -x "$PY" ]] || die "no Python venv at $VENV (run without --no-install)"
-"$PY" -c 'import librosa, joblib, soundfile, pyarrow' 2>/dev/null \
-  || die "venv $VENV lacks the pinned packages (run without --no-install)"
+setup_venv "$VENV" "$BENCH_DIR/requirements.txt" "librosa, joblib, soundfile, pyarrow"
 
 # ---- config for ours -------------------------------------------------------------------------
 mkdir -p "$WORK/ours"
@@ -130,25 +115,6 @@ NUMBA_CACHE_BASE="$VENV/numba-cache"
 mkdir -p "$NUMBA_CACHE_BASE"
 
 # ---- helpers ---------------------------------------------------------------------------------
-HZ=$(getconf CLK_TCK)
-busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
-total_jiffies() { awk '/^cpu /{s=0; for(i=2;i<=9;i++) s+=$i; print s; exit}' /proc/stat; }
-# Percent of all CPUs busy over one second.
-busy_pct() {
-  local b0 t0 b1 t1
-  b0=$(busy_jiffies); t0=$(total_jiffies); sleep 1; b1=$(busy_jiffies); t1=$(total_jiffies)
-  echo $(( (b1 - b0) * 100 / ((t1 - t0) > 0 ? (t1 - t0) : 1) ))
-}
-wait_idle() {
-  local waited=0 p
-  p=$(busy_pct)
-  while [[ $p -gt 15 && $waited -lt $IDLE_WAIT ]]; do
-    [[ $waited -eq 0 ]] && echo "  machine busy (${p}% of all CPUs); waiting up to ${IDLE_WAIT}s" >&2
-    sleep 4; waited=$((waited + 5)); p=$(busy_pct)
-  done
-  [[ $p -le 15 ]] || echo "  warning: machine still busy (${p}% of all CPUs): timings will be inflated" >&2
-}
-
 RUNS_JSONL="$WORK/runs.jsonl"
 : >"$RUNS_JSONL"
 

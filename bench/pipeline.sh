@@ -22,6 +22,8 @@ IDLE_WAIT=30
 OUT="$BENCH_DIR/results/pipeline-latest.jsonl"
 
 die() { echo "pipeline.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 
 while [[ $# -gt 0 ]]; do
@@ -50,24 +52,9 @@ NFILES=$(find "$CORPUS" -type f -name '*.wav' | wc -l)
 [[ $NFILES -gt 0 ]] || { echo "pipeline.sh: SKIPPED: no *.wav files under $CORPUS" >&2; exit 3; }
 [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (Debian package 'time') for peak RSS"
 
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-(cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ser-bench-pipeline.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-cp "$TARGET_DIR/release/ser-pipeline" "$WORK/ser-pipeline"
-BIN="$WORK/ser-pipeline"
-
-busy_jiffies() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-HZ=$(getconf CLK_TCK)
-# Waits (up to IDLE_WAIT s) until the machine used under 0.2 cores over the last second.
-wait_idle() {
-  local t=0 b0 b1
-  while [[ $t -lt $IDLE_WAIT ]]; do
-    b0=$(busy_jiffies); sleep 1; b1=$(busy_jiffies)
-    awk -v d=$((b1 - b0)) -v hz="$HZ" 'BEGIN { exit !(d / hz < 0.2) }' && return 0
-    t=$((t + 1))
-  done
-}
+build_private_binary "$WORK"
 
 # A config: the repository's pipeline.toml (the recommended default) with its [data] folders
 # moved into the work folder.

@@ -28,6 +28,8 @@ OUT="$BENCH_DIR/results/train-latest.md"
 ARGS_GIVEN="$*"
 
 die() { echo "train.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
@@ -69,29 +71,11 @@ else
 fi
 
 # ---- build ours ------------------------------------------------------------------------------
-echo "building: cargo build --release"
-(cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-[[ -x "$TARGET_DIR/release/ser-pipeline" ]] || die "no binary at $TARGET_DIR/release/ser-pipeline"
-# Run a private copy: other builds into target/ during the benchmark must not swap the binary.
-cp "$TARGET_DIR/release/ser-pipeline" "$WORK/ser-pipeline"
-BIN="$WORK/ser-pipeline"
+build_private_binary "$WORK"
 
 # ---- Python reference environment ------------------------------------------------------------
 VENV="${SKL_VENV:-/tmp/sklvenv}"
-PY="$VENV/bin/python"
-REQ="$ROOT/tools/reference/requirements-sklearn.txt"
-if [[ $INSTALL -eq 1 ]]; then
-  if [[ ! -x "$PY" ]]; then
-    echo "creating venv: $VENV"
-    "${PYTHON:-python3}" -m venv "$VENV" || die "cannot create venv $VENV"
-  fi
-  "$PY" -m pip install --quiet --disable-pip-version-check -r "$REQ" \
-    || die "pip install -r $REQ failed"
-fi
-[[ -x "$PY" ]] || die "no Python venv at $VENV (run without --no-install)"
-"$PY" -c 'import sklearn, numpy, pandas, pyarrow, threadpoolctl' 2>/dev/null \
-  || die "venv $VENV lacks the pinned packages (run without --no-install)"
+setup_venv "$VENV" "$ROOT/tools/reference/requirements-sklearn.txt" "sklearn, numpy, pandas, pyarrow, threadpoolctl"
 
 # ---- config for ours: the repository's pipeline.toml with [data] paths made absolute -----------
 # toml_set SRC DST SECTION KEY VALUE [KEY VALUE ...]: copy SRC to DST with KEY = VALUE (raw TOML)
@@ -145,23 +129,6 @@ toml_set "$SRC_CONFIG" "$WORK/pipeline.toml" data root "$(q "$CORPUS")" \
 OURS_SEED=$("$PY" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("models", {}).get("mlp", {}).get("seed", 42))' "$WORK/pipeline.toml")
 
 # ---- helpers ---------------------------------------------------------------------------------
-HZ=$(getconf CLK_TCK)
-busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
-total_jiffies() { awk '/^cpu /{s=0; for(i=2;i<=9;i++) s+=$i; print s; exit}' /proc/stat; }
-busy_pct() {
-  local b0 t0 b1 t1
-  b0=$(busy_jiffies); t0=$(total_jiffies); sleep 1; b1=$(busy_jiffies); t1=$(total_jiffies)
-  echo $(( (b1 - b0) * 100 / ((t1 - t0) > 0 ? (t1 - t0) : 1) ))
-}
-wait_idle() {
-  local waited=0 p
-  p=$(busy_pct)
-  while [[ $p -gt 15 && $waited -lt $IDLE_WAIT ]]; do
-    [[ $waited -eq 0 ]] && echo "  machine busy (${p}% of all CPUs); waiting up to ${IDLE_WAIT}s" >&2
-    sleep 4; waited=$((waited + 5)); p=$(busy_pct)
-  done
-  [[ $p -le 15 ]] || echo "  warning: machine still busy (${p}% of all CPUs): timings will be inflated" >&2
-}
 # other_load WALL CPU B0 B1: cores' worth of CPU used by other processes during a phase.
 other_load() {
   awk -v w="$1" -v c="$2" -v b0="$3" -v b1="$4" -v hz="$HZ" \
