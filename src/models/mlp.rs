@@ -501,7 +501,7 @@ fn stratified_split(
 }
 
 /// The float type training runs in: `f32` or `f64` ([`Precision`]).
-trait Real:
+pub(super) trait Real:
     LinalgScalar + num_traits::Float + num_traits::NumAssign + Send + Sync + std::fmt::Debug
 {
     /// `v` rounded to this type.
@@ -553,7 +553,7 @@ fn predicted_class<T: Real>(row: &[T]) -> usize {
 }
 
 /// Softmax of one row in place (scikit-learn's `inplace_softmax`).
-fn softmax_row<T: Real>(row: &mut [T]) {
+pub(super) fn softmax_row<T: Real>(row: &mut [T]) {
     let max = row.iter().copied().fold(T::neg_infinity(), T::max);
     let mut sum = T::zero();
     for v in row.iter_mut() {
@@ -1284,11 +1284,7 @@ mod tests {
         }
     }
 
-    fn accuracy_of(model: &Mlp, x: ArrayView2<'_, f64>, y: &[usize]) -> f64 {
-        let pred = model.predict(x);
-        let correct = pred.iter().zip(y).filter(|(p, t)| p == t).count();
-        correct as f64 / y.len() as f64
-    }
+    use crate::models::accuracy as accuracy_of;
 
     /// Loss and gradients (with the L2 term, divided by the batch) at `net`.
     fn loss_and_grad(

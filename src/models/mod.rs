@@ -21,6 +21,13 @@ pub trait Classifier: Send + Sync {
     }
 }
 
+/// Share of rows of `x` a model predicts as `y` (for the models' unit tests).
+#[cfg(test)]
+pub(crate) fn accuracy(model: &dyn Classifier, x: ArrayView2<'_, f64>, y: &[usize]) -> f64 {
+    let p = model.predict(x);
+    p.iter().zip(y).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
+}
+
 /// `numpy.argmax(p, axis=1)`: the first maximum of each row.
 pub fn argmax_rows(p: ArrayView2<'_, f64>) -> Vec<usize> {
     p.rows()

@@ -235,11 +235,6 @@ mod tests {
         (x, y)
     }
 
-    fn accuracy(model: &dyn Classifier, x: &Array2<f64>, y: &[usize]) -> f64 {
-        let p = model.predict(x.view());
-        p.iter().zip(y).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
-    }
-
     #[test]
     fn both_models_learn_separable_blobs() {
         let (x, y) = blobs(40, 1);
@@ -250,9 +245,9 @@ mod tests {
         }
         .fit(x.view(), &y, 3)
         .unwrap();
-        assert!(accuracy(&forest, &xt, &yt) >= 0.95);
+        assert!(crate::models::accuracy(&forest, xt.view(), &yt) >= 0.95);
         let logistic = LogisticParams::default().fit(x.view(), &y, 3).unwrap();
-        assert!(accuracy(&logistic, &xt, &yt) >= 0.95);
+        assert!(crate::models::accuracy(&logistic, xt.view(), &yt) >= 0.95);
         let p = logistic.predict_proba(xt.view());
         for row in p.rows() {
             assert!((row.sum() - 1.0).abs() < 1e-12);

@@ -650,10 +650,7 @@ impl Classifier for Svm {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut z = self.decision_function(x);
         for mut row in z.rows_mut() {
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            row.mapv_inplace(|v| (v - max).exp());
-            let sum = row.sum();
-            row.mapv_inplace(|v| v / sum);
+            super::mlp::softmax_row(row.as_slice_mut().expect("fresh arrays are contiguous"));
         }
         z
     }
@@ -681,22 +678,17 @@ mod tests {
         (x, y)
     }
 
-    fn accuracy(model: &dyn Classifier, x: &Array2<f64>, y: &[usize]) -> f64 {
-        let p = model.predict(x.view());
-        p.iter().zip(y).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
-    }
-
     #[test]
     fn separates_concentric_rings_a_linear_model_cannot() {
         let (x, y) = rings(60, 1);
         let (xt, yt) = rings(40, 2);
         let svm = SvmParams::default().fit(x.view(), &y, 3).unwrap();
-        let acc = accuracy(&svm, &xt, &yt);
+        let acc = crate::models::accuracy(&svm, xt.view(), &yt);
         assert!(acc >= 0.95, "svm accuracy {acc}");
         let linear = crate::models::smart::LogisticParams::default()
             .fit(x.view(), &y, 3)
             .unwrap();
-        let lin = accuracy(&linear, &xt, &yt);
+        let lin = crate::models::accuracy(&linear, xt.view(), &yt);
         assert!(lin < 0.7, "logistic regression accuracy {lin}");
     }
 
@@ -848,7 +840,7 @@ mod tests {
         let t = std::time::Instant::now();
         let ours = SvmParams::default().fit(x.view(), &y, k).unwrap();
         let ours_fit = t.elapsed().as_secs_f64();
-        let ours_acc = accuracy(&ours, &x, &y);
+        let ours_acc = crate::models::accuracy(&ours, x.view(), &y);
         let gamma = Gamma::Scale.resolve(x.view());
         let dm = DenseMatrix::new(n, d, x.iter().copied().collect(), false).unwrap();
         let yi: Vec<i32> = y.iter().map(|&c| c as i32).collect();
