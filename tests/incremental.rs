@@ -165,3 +165,37 @@ fn stages_downstream_of_the_features_rerun_when_a_file_changes() {
         assert_logged(&log, &format!("{stage}: done"));
     }
 }
+
+#[test]
+fn reuse_spans_the_row_groups_of_a_large_table() {
+    // extract writes 512 files per Parquet row group: with 576 files the table has two, and a
+    // change in the second must still cost that one file and give the --force table.
+    let ws = Workspace::new("");
+    let actors: Vec<u8> = (1..=36).collect();
+    let written = make_corpus(&ws.corpus(), &actors, 16000, 0.2);
+    let n = written.len();
+    assert!(n > 512, "{n} files do not fill two row groups");
+    run(&ws, &["run", "--stage", "extract"], 0);
+    let changed = n - 3;
+    let y = voice(2, 35, 1, 16000, 0.25);
+    write_wav16(&ws.corpus().join(&written[changed]), &y, 1, 16000);
+    let log = run(&ws, &["run", "--stage", "extract"], 0);
+    assert_logged(&log, &format!("extract: {} reused, 1 computed", n - 1));
+    let incremental = features(&ws);
+    assert_eq!(strings(&incremental, "path"), written);
+    run(&ws, &["run", "--stage", "extract", "--force"], 0);
+    assert_same_table(
+        &incremental,
+        &features(&ws),
+        "incremental vs --force, two row groups",
+    );
+    use polars::prelude::SerReader;
+    let groups = polars::prelude::ParquetReader::new(
+        std::fs::File::open(ws.out("features.parquet")).unwrap(),
+    )
+    .get_metadata()
+    .unwrap()
+    .row_groups
+    .len();
+    assert_eq!(groups, 2);
+}

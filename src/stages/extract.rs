@@ -59,18 +59,17 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .iter()
         .map(|r| FileStamp::of(&paths.corpus_root.join(&r.path)))
         .collect();
-    let reusable = |row: &ManifestRow,
-                    stamp: &Option<FileStamp>,
-                    previous: &HashMap<String, (FileStamp, FeatureRow)>| {
-        previous.get(&row.path).is_some_and(|(old_stamp, old)| {
-            stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.labels)
-        })
-    };
-    let n_todo = usable
+    // A file's old row is reused when its stamp and labels are unchanged; decided once here.
+    let reuse: Vec<bool> = usable
         .iter()
         .zip(&stamps)
-        .filter(|(row, stamp)| !reusable(row, stamp, &previous))
-        .count();
+        .map(|(row, stamp)| {
+            previous.get(&row.path).is_some_and(|(old_stamp, old)| {
+                stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.labels)
+            })
+        })
+        .collect();
+    let n_todo = reuse.iter().filter(|&&r| !r).count();
     let n_reused = usable.len() - n_todo;
     // The stamps of every usable file; only those with a row in the table are ever read back.
     let inputs: BTreeMap<&str, (u64, u64)> = usable
@@ -98,15 +97,14 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .clone();
     let mut n_rows = 0;
     parquet::write_batched(&paths.features(), &schema, metadata, |sink| {
-        for (chunk, chunk_stamps) in usable.chunks(CHUNK).zip(stamps.chunks(CHUNK)) {
+        for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
             // Reused rows are taken out of the previous table first (in order), then the rest
             // are computed in parallel and merged back in manifest order.
             let reused: Vec<Option<FeatureRow>> = chunk
                 .iter()
-                .zip(chunk_stamps)
-                .map(|(row, stamp)| {
-                    reusable(row, stamp, &previous)
-                        .then(|| previous.remove(&row.path).expect("checked above").1)
+                .zip(chunk_reuse)
+                .map(|(row, &reuse)| {
+                    reuse.then(|| previous.remove(&row.path).expect("decided above").1)
                 })
                 .collect();
             let todo: Vec<&ManifestRow> = chunk
