@@ -54,6 +54,10 @@ pub struct DataConfig {
     pub out_dir: PathBuf,
     /// Folder for reports. Default `reports`.
     pub reports_dir: PathBuf,
+    /// Rows per Parquet row group of `features.parquet` (the last may be shorter). Default
+    /// 4096: the writer keeps about 1 MB of metadata per row group of the default table until
+    /// the file is complete, and a row group's rows are held in memory until it is written.
+    pub row_group_rows: usize,
 }
 
 impl Default for DataConfig {
@@ -62,6 +66,7 @@ impl Default for DataConfig {
             root: PathBuf::from("data/ravdess"),
             out_dir: PathBuf::from("data"),
             reports_dir: PathBuf::from("reports"),
+            row_group_rows: 4096,
         }
     }
 }
@@ -181,6 +186,11 @@ impl Config {
                     "{key}: must be in [0, 1], got {v}"
                 )));
             }
+        }
+        if self.data.row_group_rows == 0 {
+            return Err(ConfigError::Value(
+                "data.row_group_rows: must be >= 1".to_string(),
+            ));
         }
         if let Some(sr) = self.audio.sample_rate {
             if !(1000..=384_000).contains(&sr) {

@@ -168,15 +168,18 @@ fn stages_downstream_of_the_features_rerun_when_a_file_changes() {
 
 #[test]
 fn reuse_spans_the_row_groups_of_a_large_table() {
-    // extract writes 512 files per Parquet row group: with 576 files the table has two, and a
-    // change in the second must still cost that one file and give the --force table.
-    let ws = Workspace::new("");
+    // extract computes 512 files at a time and writes `data.row_group_rows` rows per Parquet row
+    // group: with 576 files and 256 rows per group, the table has groups of 256, 256 and 64 rows
+    // (the first chunk split in two, the rest carried over). A change in the second group must
+    // still cost that one file and give the --force table.
+    let ws = Workspace::new("row_group_rows = 256\n");
     let actors: Vec<u8> = (1..=36).collect();
     let written = make_corpus(&ws.corpus(), &actors, 16000, 0.2);
     let n = written.len();
-    assert!(n > 512, "{n} files do not fill two row groups");
+    assert_eq!(n, 576);
     run(&ws, &["run", "--stage", "extract"], 0);
-    let changed = n - 3;
+    assert_eq!(row_group_sizes(&ws), [256, 256, 64]);
+    let changed = 300;
     let y = voice(2, 35, 1, 16000, 0.25);
     write_wav16(&ws.corpus().join(&written[changed]), &y, 1, 16000);
     let log = run(&ws, &["run", "--stage", "extract"], 0);
@@ -187,15 +190,19 @@ fn reuse_spans_the_row_groups_of_a_large_table() {
     assert_same_table(
         &incremental,
         &features(&ws),
-        "incremental vs --force, two row groups",
+        "incremental vs --force, three row groups",
     );
+    assert_eq!(row_group_sizes(&ws), [256, 256, 64]);
+}
+
+/// Rows in each row group of the workspace's `features.parquet`.
+fn row_group_sizes(ws: &Workspace) -> Vec<usize> {
     use polars::prelude::SerReader;
-    let groups = polars::prelude::ParquetReader::new(
-        std::fs::File::open(ws.out("features.parquet")).unwrap(),
-    )
-    .get_metadata()
-    .unwrap()
-    .row_groups
-    .len();
-    assert_eq!(groups, 2);
+    polars::prelude::ParquetReader::new(std::fs::File::open(ws.out("features.parquet")).unwrap())
+        .get_metadata()
+        .unwrap()
+        .row_groups
+        .iter()
+        .map(|g| g.num_rows())
+        .collect()
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -30,7 +31,10 @@ const META_EXTRACTOR: &str = "ser_pipeline.extractor";
 /// before the row was computed.
 const META_INPUTS: &str = "ser_pipeline.inputs";
 
-/// Files per chunk: computed together, then written as one Parquet row group.
+/// Files per chunk: computed together, then appended to the pending row group
+/// (`data.row_group_rows` rows each). The Parquet writer keeps a few KB of metadata per column
+/// chunk until it writes the footer, so small row groups make memory grow with the corpus, and
+/// large ones hold more rows at once.
 const CHUNK: usize = 512;
 
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
@@ -87,8 +91,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
     ];
 
-    // Files go through in chunks, each written as one row group as soon as it is done, so the
-    // memory a run needs does not grow with the corpus (only the manifest does).
+    // Files go through in chunks; every ROW_GROUP rows are written as one row group, so the
+    // memory a run needs hardly grows with the corpus (the manifest and the writer's footer do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
     let schema = tables::features_frame(&[], &names)?
@@ -97,6 +101,26 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .clone();
     let mut n_rows = 0;
     parquet::write_batched(&paths.features(), &schema, metadata, |sink| {
+        let row_group = settings.config.data.row_group_rows;
+        let mut pending: Option<DataFrame> = None;
+        // Writes row groups of `row_group` rows from the pending rows, and the rest too when
+        // `all` (the end of the table).
+        let mut flush = |pending: &mut Option<DataFrame>, all: bool| -> Result<()> {
+            while let Some(df) = pending.take() {
+                let height = df.height();
+                if height < row_group && !(all && height > 0) {
+                    *pending = (height > 0).then_some(df);
+                    break;
+                }
+                let take = height.min(row_group);
+                // One contiguous chunk per column: the writer makes a row group per chunk.
+                let mut group = df.slice(0, take);
+                group.rechunk_mut();
+                sink(&group)?;
+                *pending = (take < height).then(|| df.slice(take as i64, height - take));
+            }
+            Ok(())
+        };
         for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
             // Reused rows are taken out of the previous table first (in order), then the rest
             // are computed in parallel and merged back in manifest order.
@@ -144,10 +168,18 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             }
             if !rows.is_empty() {
                 n_rows += rows.len();
-                sink(&tables::features_frame(&rows, &names)?)?;
+                let df = tables::features_frame(&rows, &names)?;
+                drop(rows);
+                match &mut pending {
+                    Some(p) => {
+                        p.vstack_mut_owned(df)?;
+                    }
+                    None => pending = Some(df),
+                }
+                flush(&mut pending, false)?;
             }
         }
-        Ok(())
+        flush(&mut pending, true)
     })
     .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
     progress.finish();
