@@ -13,6 +13,19 @@ use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
 use ser_pipeline::stages::{self, Settings, Stage};
 
+/// glibc's malloc returns a freed block of more than 128 KB-32 MB (a threshold it adapts) to
+/// the OS, and the next file's spectrogram page-faults it back in, zeroed by the kernel: extract
+/// spent a fifth of its time there (0.78 s of system time in 3.3 s over the 1200 files, one
+/// thread). Blocks up to 64 MB now stay in the heap and are reused; peak memory is unchanged.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 /// Exit codes (README "Exit codes"). clap itself exits 2 on a usage error.
 mod exit {
     pub const OK: u8 = 0;
@@ -23,6 +36,7 @@ mod exit {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     init_logging(&cli);
     let result = match &cli.command {
