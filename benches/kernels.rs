@@ -8,9 +8,11 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use ser_pipeline::features::{
-    chroma, mel::MelBank, mfcc, stft::Stft, Extractor, Family, FeatureParams, Stat,
+    chroma, mel::MelBank, mfcc, real::Real, stft::Stft, Extractor, Family, FeatureParams,
+    Precision, Stat,
 };
 
 const SR: u32 = 48_000;
@@ -42,18 +44,15 @@ fn speech_like() -> Vec<f32> {
 
 fn kernels(c: &mut Criterion) {
     let y = speech_like();
-    let sr = f64::from(SR);
-    let stft = Stft::new(N_FFT, HOP);
-    let bank = MelBank::slaney(sr, N_FFT, 128, 0.0, sr / 2.0);
-    let dct = mfcc::Dct::ortho(128, 40);
-    let power = stft.power(&y);
-    let magnitude = power.mapv(f64::sqrt);
-    let mel = bank.apply_rows(&power);
-
     let mut group = c.benchmark_group("kernels_10s_48k");
     group.throughput(Throughput::Elements(SECONDS));
-    group.bench_function("stft_power", |b| b.iter(|| stft.power(black_box(&y))));
-    group.bench_function("mel", |b| b.iter(|| bank.apply_rows(black_box(&power))));
+    // The float64 front end under the plain names, the float32 one (the default) with `_f32`.
+    front_end::<f64>(&mut group, &y, "");
+    front_end::<f32>(&mut group, &y, "_f32");
+    let sr = f64::from(SR);
+    let bank = MelBank::slaney(sr, N_FFT, 128, 0.0, sr / 2.0);
+    let mel = bank.apply_rows(&Stft::<f64>::new(N_FFT, HOP).power(&y));
+    let dct = mfcc::Dct::ortho(128, 40);
     group.bench_function("mfcc", |b| {
         b.iter(|| {
             let mut db = black_box(&mel).clone();
@@ -61,29 +60,48 @@ fn kernels(c: &mut Criterion) {
             dct.apply_rows(&db)
         })
     });
+    // The whole per-file extractor with the original recipe (mfcc, chroma, mel; means), filter
+    // caches warm as they are after the first file of a run.
+    for (precision, suffix) in [(Precision::F32, "_f32"), (Precision::F64, "")] {
+        let params = FeatureParams {
+            families: vec![Family::Mfcc, Family::Chroma, Family::Mel],
+            stats: vec![Stat::Mean],
+            precision,
+            ..FeatureParams::default()
+        };
+        let extractor = Extractor::new(&params, SR);
+        group.bench_function(format!("extract_original_recipe{suffix}"), |b| {
+            b.iter(|| extractor.extract(black_box(&y)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+/// The kernels that run in the front end's precision `T`: STFT power, the mel filterbank, and
+/// chroma (tuning estimate and frames) from magnitudes.
+fn front_end<T: Real>(group: &mut BenchmarkGroup<'_, WallTime>, y: &[f32], suffix: &str) {
+    let sr = f64::from(SR);
+    let stft = Stft::<T>::new(N_FFT, HOP);
+    let bank = MelBank::slaney(sr, N_FFT, 128, 0.0, sr / 2.0);
+    let power = stft.power(y);
+    let magnitude = power.mapv(T::sqrt);
+    group.bench_function(format!("stft_power{suffix}"), |b| {
+        b.iter(|| stft.power(black_box(y)))
+    });
+    group.bench_function(format!("mel{suffix}"), |b| {
+        b.iter(|| bank.apply_rows(black_box(&power)))
+    });
     // As the extractor runs it: tuning estimated per signal, the filterbank for that tuning
     // built once (the extractor caches one per tuning value) and applied.
     let tuning = chroma::estimate_tuning(magnitude.view(), sr, N_FFT, 12);
-    let filter = chroma::chroma_filter(sr, N_FFT, 12, tuning);
-    group.bench_function("chroma", |b| {
+    let filter = chroma::chroma_filter(sr, N_FFT, 12, tuning).mapv(T::narrow);
+    group.bench_function(format!("chroma{suffix}"), |b| {
         b.iter(|| {
             let m = black_box(&magnitude);
             let tuning = chroma::estimate_tuning(m.view(), sr, N_FFT, 12);
             (tuning, chroma::chroma_frames(m.view(), &filter))
         })
     });
-    // The whole per-file extractor with the original recipe (mfcc, chroma, mel; means), filter
-    // caches warm as they are after the first file of a run.
-    let params = FeatureParams {
-        families: vec![Family::Mfcc, Family::Chroma, Family::Mel],
-        stats: vec![Stat::Mean],
-        ..FeatureParams::default()
-    };
-    let extractor = Extractor::new(&params, SR);
-    group.bench_function("extract_original_recipe", |b| {
-        b.iter(|| extractor.extract(black_box(&y)).unwrap())
-    });
-    group.finish();
 }
 
 criterion_group! {

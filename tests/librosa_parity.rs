@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 use ser_pipeline::audio::{self, Audio};
 use ser_pipeline::features::{
-    self, Extractor, Family as Fam, FeatureError, FeatureParams, Frames, Stat,
+    self, Extractor, Family as Fam, FeatureError, FeatureParams, Frames, Precision, Stat,
 };
 use serde::Deserialize;
 
@@ -68,6 +68,27 @@ use serde::Deserialize;
 
 /// Largest MFCC error allowed (measure above). Target 1e-4.
 const MFCC_TOL: f64 = 1e-11;
+
+// The float32 front end (`precision = "f32"`, the default), pooled values only, same measures.
+// Largest errors measured with the committed fixtures (synthetic, trimmed and RAVDESS): MFCC
+// 2.6e-7, chroma 1.0e-7, mel 3.4e-5 (a band 82 dB below the strongest, in a tone between
+// pauses; 3.7e-6 on RAVDESS), log_mel 3.0e-5 dB, mfcc_delta(2) 6.4e-6, spectral_centroid
+// 1.8e-6, spectral_bandwidth 9.9e-5 (a pure tone's narrowest frames), spectral_rolloff 3e-16.
+// FFT round-off in float32 is relative to a frame's energy, so the quietest bands carry it.
+// spectral_flatness and spectral_contrast always run in f64 (`front_end_precision`).
+
+/// MFCC, float32 front end. Target 1e-4.
+const F32_MFCC_TOL: f64 = 1e-5;
+/// Chroma, float32 front end. Target 1e-3.
+const F32_CHROMA_TOL: f64 = 1e-5;
+/// Mel, float32 front end: the target itself, 1e-4 (3x the largest error measured).
+const F32_MEL_TOL: f64 = 1e-4;
+/// log_mel, float32 front end, absolute dB.
+const F32_LOG_MEL_TOL: f64 = 1e-3;
+/// mfcc_delta and mfcc_delta2, float32 front end.
+const F32_DELTA_TOL: f64 = 1e-4;
+/// spectral_centroid, spectral_bandwidth, spectral_rolloff, float32 front end, relative.
+const F32_SHAPE_TOL: f64 = 1e-3;
 /// Largest chroma error allowed. Target 1e-3.
 const CHROMA_TOL: f64 = 1e-11;
 /// Largest mel error allowed. Target 1e-4.
@@ -276,8 +297,39 @@ impl Family {
 }
 
 /// The optional families' checks, with their measures and tolerances.
-fn extra_checks() -> Vec<(Fam, Family)> {
+fn extra_checks(precision: Precision) -> Vec<(Fam, Family)> {
     use Measure::{Absolute, FlooredScale, VectorScaled};
+    if precision == Precision::F32 {
+        // Pooled values only; spectral_flatness and spectral_contrast always run in f64.
+        return vec![
+            (
+                Fam::LogMel,
+                Family::new("log_mel", Absolute, F32_LOG_MEL_TOL),
+            ),
+            (
+                Fam::MfccDelta,
+                Family::new("mfcc_delta", FlooredScale(DELTA_FLOOR), F32_DELTA_TOL),
+            ),
+            (
+                Fam::MfccDelta2,
+                Family::new("mfcc_delta2", FlooredScale(DELTA_FLOOR), F32_DELTA_TOL),
+            ),
+            (Fam::Rms, Family::new("rms", VectorScaled, RMS_TOL)),
+            (Fam::Zcr, Family::new("zcr", VectorScaled, ZCR_TOL)),
+            (
+                Fam::SpectralCentroid,
+                Family::new("spectral_centroid", VectorScaled, F32_SHAPE_TOL),
+            ),
+            (
+                Fam::SpectralBandwidth,
+                Family::new("spectral_bandwidth", VectorScaled, F32_SHAPE_TOL),
+            ),
+            (
+                Fam::SpectralRolloff,
+                Family::new("spectral_rolloff", VectorScaled, F32_SHAPE_TOL),
+            ),
+        ];
+    }
     vec![
         (Fam::LogMel, Family::new("log_mel", Absolute, LOG_MEL_TOL)),
         (
@@ -314,6 +366,8 @@ fn extra_checks() -> Vec<(Fam, Family)> {
 }
 
 struct Checker {
+    /// The default parameters in the precision under test.
+    base: FeatureParams,
     mfcc: Family,
     chroma: Family,
     mel: Family,
@@ -324,12 +378,20 @@ struct Checker {
 }
 
 impl Checker {
-    fn new() -> Checker {
+    fn new(precision: Precision) -> Checker {
+        let (mfcc, chroma, mel) = match precision {
+            Precision::F64 => (MFCC_TOL, CHROMA_TOL, MEL_TOL),
+            Precision::F32 => (F32_MFCC_TOL, F32_CHROMA_TOL, F32_MEL_TOL),
+        };
         Checker {
-            mfcc: Family::new("mfcc", Measure::VectorScaled, MFCC_TOL),
-            chroma: Family::new("chroma", Measure::VectorScaled, CHROMA_TOL),
-            mel: Family::new("mel", Measure::FlooredRelative, MEL_TOL),
-            extra: extra_checks(),
+            base: FeatureParams {
+                precision,
+                ..FeatureParams::default()
+            },
+            mfcc: Family::new("mfcc", Measure::VectorScaled, mfcc),
+            chroma: Family::new("chroma", Measure::VectorScaled, chroma),
+            mel: Family::new("mel", Measure::FlooredRelative, mel),
+            extra: extra_checks(precision),
             max_tuning_bins: 0,
             spans: 0,
             failures: Vec::new(),
@@ -463,7 +525,7 @@ impl Checker {
         for &family in &refused {
             let params = FeatureParams {
                 families: vec![family],
-                ..FeatureParams::default()
+                ..self.base.clone()
             };
             match Extractor::new(&params, sample_rate).extract(samples) {
                 Err(FeatureError::TooShort { .. }) => {}
@@ -472,14 +534,18 @@ impl Checker {
                 )),
             }
         }
+        // Every family checked in this precision (in f32, not the two that always take f64).
+        let checked: Vec<Fam> = self.extra.iter().map(|(f, _)| *f).collect();
         let params = FeatureParams {
             families: Fam::ALL
                 .into_iter()
                 .filter(|f| !refused.contains(f))
+                .filter(|f| matches!(f, Fam::Mfcc | Fam::Chroma | Fam::Mel) || checked.contains(f))
                 .collect(),
             stats: Stat::ALL.to_vec(),
-            ..FeatureParams::default()
+            ..self.base.clone()
         };
+        assert_eq!(params.front_end_precision(), self.base.precision);
         let extractor = Extractor::new(&params, sample_rate);
         let features = match extractor.extract(samples) {
             Ok(f) => f,
@@ -512,6 +578,9 @@ impl Checker {
                 self.fail(format!("{what}: unknown family {family} in the reference"));
                 continue;
             };
+            if !params.families.contains(&fam) {
+                continue;
+            }
             for (stat, values) in stats {
                 let Some(st) = Stat::ALL.into_iter().find(|s| s.name() == stat) else {
                     self.fail(format!("{what}: unknown statistic {stat} in the reference"));
@@ -538,6 +607,9 @@ impl Checker {
                 .into_iter()
                 .find(|f| f.name() == family)
                 .expect("known family");
+            if !params.families.contains(&fam) {
+                continue;
+            }
             let matrix = frames.get(fam);
             let lines = compare_rows(self.extra_family(fam), reference, matrix, rows);
             self.failures.extend(lines);
@@ -571,7 +643,7 @@ impl Checker {
         }
         let params = FeatureParams {
             trim_top_db: Some(reference.top_db),
-            ..FeatureParams::default()
+            ..self.base.clone()
         };
         if reference.pooled.n_samples != span.1 - span.0 {
             self.fail(format!("{what}: the reference's n_samples is not its span"));
@@ -773,8 +845,19 @@ fn reference_was_made_with_librosa_0_11() {
 
 #[test]
 fn synthetic_signals_match_librosa() {
+    synthetic_signals(Precision::F64);
+}
+
+#[test]
+fn synthetic_signals_match_librosa_in_float32() {
+    synthetic_signals(Precision::F32);
+}
+
+/// Pooled values of every signal; frame rows too in f64.
+fn synthetic_signals(precision: Precision) {
     let reference = load_reference();
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(precision);
+    let rows = precision == Precision::F64;
     for signal in &reference.synthetic {
         let Some(path) = synthetic_file(&mut checker, signal) else {
             continue;
@@ -782,30 +865,42 @@ fn synthetic_signals_match_librosa() {
         let Some(audio) = checker.decode(&signal.name, &path, &signal.pooled) else {
             continue;
         };
+        let params = checker.base.clone();
         if let Some(frames) = checker.check_default(
             &signal.name,
             &audio.samples,
             audio.sample_rate,
-            &FeatureParams::default(),
+            &params,
             &signal.pooled,
         ) {
-            checker.check_frame_rows(signal, &frames);
+            if rows {
+                checker.check_frame_rows(signal, &frames);
+            }
         }
         checker.check_extra(
             &signal.name,
             &audio.samples,
             audio.sample_rate,
             &signal.extra,
-            Some(signal),
+            rows.then_some(signal),
         );
     }
-    checker.finish("synthetic signals");
+    checker.finish(&format!("synthetic signals, {precision:?}"));
 }
 
 #[test]
 fn synthetic_trim_matches_librosa() {
+    synthetic_trim(Precision::F64);
+}
+
+#[test]
+fn synthetic_trim_matches_librosa_in_float32() {
+    synthetic_trim(Precision::F32);
+}
+
+fn synthetic_trim(precision: Precision) {
     let reference = load_reference();
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(precision);
     for entry in &reference.trim.synthetic {
         let signal = reference
             .synthetic
@@ -820,18 +915,27 @@ fn synthetic_trim_matches_librosa() {
         };
         checker.check_trim(&audio.samples, audio.sample_rate, entry);
     }
-    checker.finish("synthetic signals, trimmed");
+    checker.finish(&format!("synthetic signals, trimmed, {precision:?}"));
 }
 
 #[test]
 fn ravdess_files_match_librosa() {
+    ravdess_files(Precision::F64);
+}
+
+#[test]
+fn ravdess_files_match_librosa_in_float32() {
+    ravdess_files(Precision::F32);
+}
+
+fn ravdess_files(precision: Precision) {
     let Some(root) = ravdess_root() else { return };
     let reference = load_reference();
     assert!(
         !reference.ravdess.is_empty(),
         "reference.json has no RAVDESS entries; rerun the fixture script with --ravdess"
     );
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(precision);
     for file in &reference.ravdess {
         let Some(path) = ravdess_file(&mut checker, &root, file) else {
             continue;
@@ -839,11 +943,12 @@ fn ravdess_files_match_librosa() {
         let Some(audio) = checker.decode(&file.path, &path, &file.pooled) else {
             continue;
         };
+        let params = checker.base.clone();
         checker.check_default(
             &file.path,
             &audio.samples,
             audio.sample_rate,
-            &FeatureParams::default(),
+            &params,
             &file.pooled,
         );
         checker.check_extra(
@@ -854,18 +959,27 @@ fn ravdess_files_match_librosa() {
             None,
         );
     }
-    checker.finish("RAVDESS files");
+    checker.finish(&format!("RAVDESS files, {precision:?}"));
 }
 
 #[test]
 fn ravdess_trim_matches_librosa() {
+    ravdess_trim(Precision::F64);
+}
+
+#[test]
+fn ravdess_trim_matches_librosa_in_float32() {
+    ravdess_trim(Precision::F32);
+}
+
+fn ravdess_trim(precision: Precision) {
     let Some(root) = ravdess_root() else { return };
     let reference = load_reference();
     assert!(
         !reference.trim.ravdess.is_empty(),
         "reference.json has no RAVDESS trim entries; rerun the fixture script with --ravdess"
     );
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(precision);
     for entry in &reference.trim.ravdess {
         let file = reference
             .ravdess
@@ -880,5 +994,5 @@ fn ravdess_trim_matches_librosa() {
         };
         checker.check_trim(&audio.samples, audio.sample_rate, entry);
     }
-    checker.finish("RAVDESS files, trimmed");
+    checker.finish(&format!("RAVDESS files, trimmed, {precision:?}"));
 }

@@ -6,6 +6,7 @@
 use ndarray::{Array2, ArrayView2};
 
 use super::mel::{fft_frequencies, linspace};
+use super::real::Real;
 
 /// `numpy.finfo(float64).tiny`: librosa's threshold below which a norm counts as zero.
 const TINY: f64 = f64::MIN_POSITIVE;
@@ -19,8 +20,13 @@ fn hz_to_octs(hz: f64, tuning: f64, bins_per_octave: usize) -> f64 {
 /// Pitch candidates of `librosa.piptrack(S=mag, sr=sr, n_fft=n_fft)` with its defaults
 /// (`fmin=150`, `fmax=4000`, `threshold=0.1`, `ref=np.max`): for every spectral peak above a
 /// tenth of its frame's maximum and inside `[fmin, fmax)`, the parabolically interpolated
-/// frequency and magnitude. `mag` is `(n_frames, n_bins)`. Returns `(pitch_hz, magnitude)` pairs.
-pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec<(f64, f64)> {
+/// frequency and magnitude. `mag` is `(n_frames, n_bins)`, in `f64` or `f32` (the values are
+/// compared in their own type and interpolated in `f64`). Returns `(pitch_hz, magnitude)` pairs.
+pub fn piptrack<T: Real>(
+    mag: ArrayView2<'_, T>,
+    sample_rate: f64,
+    n_fft: usize,
+) -> Vec<(f64, f64)> {
     let fmin = 150.0f64.max(0.0);
     let fmax = 4000.0f64.min(sample_rate / 2.0);
     let threshold = 0.1;
@@ -36,10 +42,10 @@ pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec
     let mut peaks = Vec::new();
     for frame in mag.rows() {
         let frame = frame.as_slice().expect("spectrogram rows are contiguous");
-        let frame_max = max_of(frame);
+        let frame_max = max_of(frame).widen();
         let ref_value = threshold * frame_max;
         let thresholded = |i: usize| {
-            let s = frame[i];
+            let s = frame[i].widen();
             if s > ref_value {
                 s
             } else {
@@ -58,10 +64,11 @@ pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec
             if !is_max {
                 continue;
             }
+            let at = |i: usize| frame[i].widen();
             // Parabolic interpolation offset (librosa.core.pitch._pi_stencil; 0 at the edges).
             let shift = if f + 1 < n_bins {
-                let a = frame[f + 1] + frame[f - 1] - 2.0 * frame[f];
-                let b = (frame[f + 1] - frame[f - 1]) / 2.0;
+                let a = at(f + 1) + at(f - 1) - 2.0 * at(f);
+                let b = (at(f + 1) - at(f - 1)) / 2.0;
                 if b.abs() >= a.abs() {
                     0.0
                 } else {
@@ -72,14 +79,14 @@ pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec
             };
             // numpy.gradient along frequency: central differences, one-sided at the edges.
             let avg = if f + 1 < n_bins {
-                (frame[f + 1] - frame[f - 1]) / 2.0
+                (at(f + 1) - at(f - 1)) / 2.0
             } else {
-                frame[f] - frame[f - 1]
+                at(f) - at(f - 1)
             };
             let dskew = 0.5 * avg * shift;
             peaks.push((
                 (f as f64 + shift) * sample_rate / n_fft as f64,
-                frame[f] + dskew,
+                at(f) + dskew,
             ));
         }
     }
@@ -88,15 +95,15 @@ pub fn piptrack(mag: ArrayView2<'_, f64>, sample_rate: f64, n_fft: usize) -> Vec
 
 /// The largest value of a non-empty slice without NaN (a magnitude spectrum), in lanes of 8
 /// the compiler can vectorise (`f64::max` over an iterator is sequential).
-fn max_of(x: &[f64]) -> f64 {
-    let mut lanes = [f64::NEG_INFINITY; 8];
+fn max_of<T: Real>(x: &[T]) -> T {
+    let mut lanes = [T::neg_infinity(); 8];
     let mut chunks = x.chunks_exact(8);
     for chunk in &mut chunks {
         for (m, &v) in lanes.iter_mut().zip(chunk) {
             *m = if v > *m { v } else { *m };
         }
     }
-    let mut max = lanes.into_iter().fold(f64::NEG_INFINITY, f64::max);
+    let mut max = lanes.into_iter().fold(T::neg_infinity(), T::max);
     for &v in chunks.remainder() {
         max = max.max(v);
     }
@@ -143,8 +150,8 @@ pub fn pitch_tuning(freqs: &[f64], resolution: f64, bins_per_octave: usize) -> f
 
 /// `librosa.estimate_tuning(S=mag, sr=sr, n_fft=n_fft, bins_per_octave=...)`: pitch tuning of the
 /// piptrack peaks whose magnitude is at least the median peak magnitude.
-pub fn estimate_tuning(
-    mag: ArrayView2<'_, f64>,
+pub fn estimate_tuning<T: Real>(
+    mag: ArrayView2<'_, T>,
     sample_rate: f64,
     n_fft: usize,
     bins_per_octave: usize,
@@ -156,13 +163,20 @@ pub fn estimate_tuning(
     let threshold = if peaks.is_empty() {
         0.0
     } else {
+        // np.median: the middle value, or the mean of the two middle values (found by
+        // selection, in linear time, rather than a sort).
         let mut mags: Vec<f64> = peaks.iter().map(|&(_, m)| m).collect();
-        mags.sort_by(f64::total_cmp);
         let n = mags.len();
+        let (lower, &mut middle, _) = mags.select_nth_unstable_by(n / 2, f64::total_cmp);
         if n % 2 == 1 {
-            mags[n / 2]
+            middle
         } else {
-            (mags[n / 2 - 1] + mags[n / 2]) / 2.0
+            let below = lower
+                .iter()
+                .copied()
+                .max_by(f64::total_cmp)
+                .expect("n >= 2 when even and non-empty");
+            (below + middle) / 2.0
         }
     };
     let selected: Vec<f64> = peaks
@@ -210,10 +224,11 @@ pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f6
     })
 }
 
-/// Chroma frames `(n_frames, n_chroma)`: filterbank times magnitude, each frame divided by its
-/// maximum (frames whose maximum is below the smallest normal float stay unscaled).
-pub fn chroma_frames(mag: ArrayView2<'_, f64>, filter: &Array2<f64>) -> Array2<f64> {
-    let mut out = mag.dot(&filter.t());
+/// Chroma frames `(n_frames, n_chroma)`: filterbank times magnitude (in `T`), each frame divided
+/// by its maximum in `f64` (frames whose maximum is below the smallest normal float stay
+/// unscaled).
+pub fn chroma_frames<T: Real>(mag: ArrayView2<'_, T>, filter: &Array2<T>) -> Array2<f64> {
+    let mut out = T::widen_array(&mag.dot(&filter.t())).into_owned();
     for mut row in out.rows_mut() {
         let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let norm = if max < TINY { 1.0 } else { max };

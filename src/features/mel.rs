@@ -2,6 +2,8 @@
 //! (`htk=False`), Slaney area normalisation (`norm="slaney"`), `fmin=0`, `fmax=sr/2`, weights
 //! stored as `float32` (librosa's `dtype` default, so we round the same way).
 
+use super::real::Real;
+
 /// Slaney mel scale: linear below 1 kHz, logarithmic above (`librosa.hz_to_mel(htk=False)`).
 pub fn hz_to_mel(hz: f64) -> f64 {
     const F_SP: f64 = 200.0 / 3.0;
@@ -56,11 +58,12 @@ pub fn mel_frequencies(n: usize, fmin: f64, fmax: f64) -> Vec<f64> {
         .collect()
 }
 
-/// A mel filterbank stored sparsely: each band is a contiguous run of non-zero weights.
+/// A mel filterbank stored sparsely: each band is a contiguous run of non-zero weights (exact
+/// `f32` values, as librosa stores them).
 #[derive(Debug, Clone)]
 pub struct MelBank {
     n_bins: usize,
-    bands: Vec<(usize, Vec<f64>)>,
+    bands: Vec<(usize, Vec<f32>)>,
 }
 
 impl MelBank {
@@ -72,14 +75,14 @@ impl MelBank {
         let bands = (0..n_mels)
             .map(|i| {
                 let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
-                let weights: Vec<f64> = fftfreqs
+                let weights: Vec<f32> = fftfreqs
                     .iter()
                     .map(|&f| {
                         let lower = -(mel_f[i] - f) / fdiff[i];
                         let upper = (mel_f[i + 2] - f) / fdiff[i + 1];
                         // librosa writes into a float32 array, then scales in place.
                         let w = f64::from(lower.min(upper).max(0.0) as f32);
-                        f64::from((w * enorm) as f32)
+                        (w * enorm) as f32
                     })
                     .collect();
                 let first = weights.iter().position(|&w| w != 0.0);
@@ -106,20 +109,21 @@ impl MelBank {
         self.n_bins
     }
 
-    /// `out[m] = sum_f weights[m, f] * spectrum[f]` for one frame.
-    pub fn apply(&self, spectrum: &[f64], out: &mut [f64]) {
+    /// `out[m] = sum_f weights[m, f] * spectrum[f]` for one frame, computed in `T` (summed in
+    /// bin order).
+    pub fn apply<T: Real>(&self, spectrum: &[T], out: &mut [f64]) {
         debug_assert_eq!(spectrum.len(), self.n_bins);
         for (o, (start, w)) in out.iter_mut().zip(&self.bands) {
             *o = w
                 .iter()
                 .zip(&spectrum[*start..*start + w.len()])
-                .map(|(a, b)| a * b)
-                .sum();
+                .fold(T::zero(), |acc, (&a, &b)| acc + T::lift(a) * b)
+                .widen();
         }
     }
 
     /// [`MelBank::apply`] to every frame: `(n_frames, n_bins)` power -> `(n_frames, n_mels)`.
-    pub fn apply_rows(&self, power: &ndarray::Array2<f64>) -> ndarray::Array2<f64> {
+    pub fn apply_rows<T: Real>(&self, power: &ndarray::Array2<T>) -> ndarray::Array2<f64> {
         let mut mel = ndarray::Array2::<f64>::zeros((power.nrows(), self.n_mels()));
         for (p, mut m) in power.rows().into_iter().zip(mel.rows_mut()) {
             self.apply(
@@ -134,7 +138,7 @@ impl MelBank {
     pub fn weight(&self, m: usize, f: usize) -> f64 {
         let (start, w) = &self.bands[m];
         if f >= *start && f < start + w.len() {
-            w[f - start]
+            f64::from(w[f - start])
         } else {
             0.0
         }

@@ -30,6 +30,7 @@ pub mod chroma;
 pub mod delta;
 pub mod mel;
 pub mod mfcc;
+pub mod real;
 pub mod spectral;
 pub mod stats;
 pub mod stft;
@@ -44,6 +45,7 @@ use thiserror::Error;
 use self::delta::Savgol;
 use self::mel::MelBank;
 use self::mfcc::Dct;
+use self::real::Real;
 use self::spectral::Contrast;
 use self::stft::Stft;
 
@@ -175,6 +177,20 @@ impl fmt::Display for Stat {
     }
 }
 
+/// The float type of the spectral front end (the STFT, power and magnitude spectrograms, the
+/// mel and chroma filterbank products, piptrack); see [`real`]. TOML names `f32`, `f64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision, as the original recipe computes (librosa keeps a float32 signal's
+    /// spectrogram in complex64 and applies float32 filterbanks). About 1e-6 from librosa's
+    /// float64 result, and faster.
+    #[default]
+    F32,
+    /// Double precision: librosa's float64 result to round-off (the parity fixtures' 1e-11).
+    F64,
+}
+
 /// Feature extraction parameters. Defaults are librosa's (and the original recipe's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -198,6 +214,11 @@ pub struct FeatureParams {
     /// (frames quieter than `top_db` dB below the loudest frame). Default: unset, no trimming.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim_top_db: Option<f64>,
+    /// Float type of the spectral front end. Default `f32`. `spectral_flatness` and
+    /// `spectral_contrast` read a spectrum's quietest bins, where float32 round-off (relative to
+    /// a frame's energy) is no longer small: with either configured, the front end runs in `f64`
+    /// ([`FeatureParams::front_end_precision`]).
+    pub precision: Precision,
 }
 
 impl Default for FeatureParams {
@@ -211,6 +232,7 @@ impl Default for FeatureParams {
             families: vec![Family::Mfcc, Family::Chroma, Family::Mel],
             stats: vec![Stat::Mean],
             trim_top_db: None,
+            precision: Precision::default(),
         }
     }
 }
@@ -301,6 +323,21 @@ impl FeatureParams {
             }
         }
         Ok(())
+    }
+
+    /// The precision the spectral front end runs in: `precision`, unless a family that reads
+    /// the quietest bins (`spectral_flatness`, `spectral_contrast`) is configured, which takes
+    /// `f64`.
+    pub fn front_end_precision(&self) -> Precision {
+        let quiet_bins = self
+            .families
+            .iter()
+            .any(|f| matches!(f, Family::SpectralFlatness | Family::SpectralContrast));
+        if quiet_bins {
+            Precision::F64
+        } else {
+            self.precision
+        }
     }
 
     /// Values per frame of a family.
@@ -427,7 +464,7 @@ impl ExtractorCache {
 pub struct Extractor {
     params: FeatureParams,
     sample_rate: u32,
-    stft: Stft,
+    front: Front,
     mel_bank: MelBank,
     dct: Dct,
     /// Bin centre frequencies, for the spectral shape families.
@@ -438,7 +475,19 @@ pub struct Extractor {
     delta2: Savgol,
     /// Chroma filterbanks by tuning (`f64::to_bits`): tuning takes one of a hundred values (a
     /// 0.01-wide histogram bin), so each bank is built once instead of once per file.
-    chroma_filters: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Array2<f64>>>>,
+    chroma_filters: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<ChromaBank>>>,
+}
+
+/// The STFT in the configured precision.
+enum Front {
+    F32(Stft<f32>),
+    F64(Stft<f64>),
+}
+
+/// One chroma filterbank in both precisions (its values are `f32`, so both are exact).
+struct ChromaBank {
+    f32: Array2<f32>,
+    f64: Array2<f64>,
 }
 
 impl Extractor {
@@ -448,7 +497,10 @@ impl Extractor {
         Extractor {
             params: params.clone(),
             sample_rate,
-            stft: Stft::new(params.n_fft, params.hop_length),
+            front: match params.front_end_precision() {
+                Precision::F32 => Front::F32(Stft::new(params.n_fft, params.hop_length)),
+                Precision::F64 => Front::F64(Stft::new(params.n_fft, params.hop_length)),
+            },
             mel_bank: MelBank::slaney(sr, params.n_fft, params.n_mels, 0.0, sr / 2.0),
             dct: Dct::ortho(params.n_mels, params.n_mfcc),
             freqs: spectral::frequencies(sr, params.n_fft),
@@ -463,21 +515,33 @@ impl Extractor {
     }
 
     /// The chroma filterbank for this tuning, built on first use.
-    fn chroma_filter(&self, tuning: f64) -> std::sync::Arc<Array2<f64>> {
+    fn chroma_filter(&self, tuning: f64) -> std::sync::Arc<ChromaBank> {
         let mut map = self
             .chroma_filters
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         map.entry(tuning.to_bits())
             .or_insert_with(|| {
-                std::sync::Arc::new(chroma::chroma_filter(
+                let f64 = chroma::chroma_filter(
                     f64::from(self.sample_rate),
                     self.params.n_fft,
                     self.params.n_chroma,
                     tuning,
-                ))
+                );
+                std::sync::Arc::new(ChromaBank {
+                    f32: f64.mapv(|w| w as f32),
+                    f64,
+                })
             })
             .clone()
+    }
+
+    /// STFT frames of `n_samples` samples (`1 + n_samples / hop_length`).
+    fn n_frames(&self, n_samples: usize) -> usize {
+        match &self.front {
+            Front::F32(stft) => stft.n_frames(n_samples),
+            Front::F64(stft) => stft.n_frames(n_samples),
+        }
     }
 
     pub fn sample_rate(&self) -> u32 {
@@ -495,6 +559,14 @@ impl Extractor {
 
     /// Frame-level features of a mono signal at this extractor's sample rate.
     pub fn frames(&self, y: &[f32]) -> Result<Frames, FeatureError> {
+        match &self.front {
+            Front::F32(stft) => self.frames_in(stft, y),
+            Front::F64(stft) => self.frames_in(stft, y),
+        }
+    }
+
+    /// [`Extractor::frames`] with the spectral front end in `T`.
+    fn frames_in<T: Real>(&self, stft: &Stft<T>, y: &[f32]) -> Result<Frames, FeatureError> {
         if y.is_empty() {
             return Err(FeatureError::Empty);
         }
@@ -513,7 +585,7 @@ impl Extractor {
         ]
         .into_iter()
         .any(want);
-        let power = self.stft.power(y);
+        let power = stft.power(y);
 
         let mut mel = (want(Family::Mel) || want_db).then(|| self.mel_bank.apply_rows(&power));
         let mut log_mel = want_db.then(|| {
@@ -542,13 +614,23 @@ impl Extractor {
             .transpose()?;
 
         let magnitude = want_magnitude.then(|| {
-            let mut m = Array2::<f64>::zeros(power.raw_dim());
+            let mut m = Array2::<T>::zeros(power.raw_dim());
             sqrt_into(
                 m.as_slice_mut().expect("fresh arrays are contiguous"),
                 power.as_slice().expect("fresh arrays are contiguous"),
             );
             m
         });
+        // The spectral-shape families compute in f64 whatever the front end's precision.
+        let magnitude64 = [
+            Family::SpectralCentroid,
+            Family::SpectralBandwidth,
+            Family::SpectralRolloff,
+            Family::SpectralContrast,
+        ]
+        .into_iter()
+        .any(want)
+        .then(|| T::widen_array(magnitude.as_ref().expect("computed")));
         let mut tuning = 0.0;
         let sr = f64::from(self.sample_rate);
         let mut families = Vec::with_capacity(self.params.families.len());
@@ -563,7 +645,8 @@ impl Extractor {
                         self.params.n_fft,
                         self.params.n_chroma,
                     );
-                    chroma::chroma_frames(magnitude.view(), &self.chroma_filter(tuning))
+                    let bank = self.chroma_filter(tuning);
+                    chroma::chroma_frames(magnitude.view(), T::pick(&bank.f32, &bank.f64))
                 }
                 Family::Mel => mel.take().expect("computed"),
                 Family::LogMel => log_mel.take().expect("computed"),
@@ -581,23 +664,25 @@ impl Extractor {
                     self.params.hop_length,
                 )),
                 Family::SpectralCentroid => {
-                    let magnitude = magnitude.as_ref().expect("computed");
+                    let magnitude = magnitude64.as_ref().expect("computed");
                     spectral::per_frame(magnitude.view(), |s| spectral::centroid(s, &self.freqs))
                 }
                 Family::SpectralBandwidth => {
-                    let magnitude = magnitude.as_ref().expect("computed");
+                    let magnitude = magnitude64.as_ref().expect("computed");
                     spectral::per_frame(magnitude.view(), |s| {
                         let c = spectral::centroid(s, &self.freqs);
                         spectral::bandwidth(s, &self.freqs, c)
                     })
                 }
                 Family::SpectralRolloff => {
-                    let magnitude = magnitude.as_ref().expect("computed");
+                    let magnitude = magnitude64.as_ref().expect("computed");
                     spectral::per_frame(magnitude.view(), |s| {
                         spectral::rolloff(s, &self.freqs, 0.85)
                     })
                 }
-                Family::SpectralFlatness => spectral::per_frame(power.view(), spectral::flatness),
+                Family::SpectralFlatness => {
+                    spectral::per_frame(T::widen_array(&power).view(), spectral::flatness)
+                }
                 Family::SpectralContrast => {
                     let plan = self
                         .contrast
@@ -605,7 +690,7 @@ impl Extractor {
                         .expect("planned when configured")
                         .as_ref()
                         .map_err(|e| FeatureError::Unsupported(e.clone()))?;
-                    plan.frames(magnitude.as_ref().expect("computed").view())
+                    plan.frames(magnitude64.as_ref().expect("computed").view())
                 }
             };
             families.push((family, matrix));
@@ -620,7 +705,7 @@ impl Extractor {
     /// Pooled features of a mono signal, in [`FeatureParams::feature_names`] order.
     pub fn extract(&self, y: &[f32]) -> Result<Features, FeatureError> {
         let frames = self.frames(y)?;
-        let n_frames = self.stft.n_frames(frames.span.1 - frames.span.0);
+        let n_frames = self.n_frames(frames.span.1 - frames.span.0);
         let n_values: usize = self
             .params
             .families
@@ -648,7 +733,7 @@ impl Extractor {
 /// `dst[i] = sqrt(src[i])`. On x86-64 CPUs with AVX the loop runs four lanes wide (the default
 /// target has only SSE2's two); a square root is correctly rounded at any width, so both paths
 /// give the same bits (tested).
-fn sqrt_into(dst: &mut [f64], src: &[f64]) {
+fn sqrt_into<T: Real>(dst: &mut [T], src: &[T]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU supports AVX, checked just above.
@@ -664,12 +749,12 @@ fn sqrt_into(dst: &mut [f64], src: &[f64]) {
 /// The CPU must support AVX.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn sqrt_into_avx(dst: &mut [f64], src: &[f64]) {
+unsafe fn sqrt_into_avx<T: Real>(dst: &mut [T], src: &[T]) {
     sqrt_into_portable(dst, src);
 }
 
 #[inline(always)]
-fn sqrt_into_portable(dst: &mut [f64], src: &[f64]) {
+fn sqrt_into_portable<T: Real>(dst: &mut [T], src: &[T]) {
     for (d, &p) in dst.iter_mut().zip(src) {
         *d = p.sqrt();
     }
@@ -868,6 +953,42 @@ mod tests {
     }
 
     #[test]
+    fn float32_front_end_is_close_to_float64() {
+        let sr = 22_050;
+        let mut y = tone(sr, 30_000, 440.0, 0.3);
+        for (i, v) in y.iter_mut().enumerate() {
+            *v += (0.05 * ((i * 7919 % 1000) as f64 / 1000.0 - 0.5)) as f32;
+        }
+        let f64_params = FeatureParams {
+            precision: Precision::F64,
+            ..FeatureParams::default()
+        };
+        let a = Extractor::new(&f64_params, sr as u32).extract(&y).unwrap();
+        let b = Extractor::new(&FeatureParams::default(), sr as u32)
+            .extract(&y)
+            .unwrap();
+        assert_eq!(FeatureParams::default().precision, Precision::F32);
+        assert_ne!(a.values, b.values, "the two precisions ran the same code");
+        assert_eq!(a.tuning, b.tuning);
+        let (mfcc, rest) = (&a.values[..40], &a.values[40..]);
+        let scale = mfcc.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (x, y) in mfcc.iter().zip(&b.values[..40]) {
+            assert!((x - y).abs() <= 1e-5 * scale, "mfcc {x} vs {y}");
+        }
+        for (x, y) in rest.iter().zip(&b.values[40..]) {
+            assert!((x - y).abs() <= 1e-4 * x.abs().max(1e-6), "{x} vs {y}");
+        }
+        // The families that read the quietest bins take the f64 front end.
+        for family in [Family::SpectralFlatness, Family::SpectralContrast] {
+            let p = FeatureParams {
+                families: vec![Family::Mfcc, family],
+                ..FeatureParams::default()
+            };
+            assert_eq!(p.front_end_precision(), Precision::F64, "{family}");
+        }
+    }
+
+    #[test]
     fn every_family_extracts_with_every_stat() {
         let sr = 48_000;
         let y = tone(sr, 24_000, 440.0, 0.4);
@@ -885,10 +1006,14 @@ mod tests {
             assert_eq!(m.nrows(), f.n_frames, "{family}");
             assert_eq!(m.ncols(), p.dims(*family), "{family}");
         }
-        // The default families' values are unchanged by the others being computed too.
-        let default = Extractor::new(&FeatureParams::default(), sr as u32)
-            .extract(&y)
-            .unwrap();
+        // The default families' values are unchanged by the others being computed too (in the
+        // f64 front end that spectral_contrast and spectral_flatness take).
+        assert_eq!(p.front_end_precision(), Precision::F64);
+        let f64_default = FeatureParams {
+            precision: Precision::F64,
+            ..FeatureParams::default()
+        };
+        let default = Extractor::new(&f64_default, sr as u32).extract(&y).unwrap();
         let names = p.feature_names();
         let default_names = FeatureParams::default().feature_names();
         for (name, v) in default_names.iter().zip(&default.values) {
