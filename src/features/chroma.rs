@@ -56,6 +56,10 @@ pub fn piptrack<T: Real>(
         // the last counts when it exceeds its neighbour.
         for f in first..last {
             let x = thresholded(f);
+            // Magnitudes are >= 0, so a bin thresholded to 0 exceeds no neighbour.
+            if x == 0.0 {
+                continue;
+            }
             let is_max = if f + 1 < n_bins {
                 x > thresholded(f - 1) && x >= thresholded(f + 1)
             } else {

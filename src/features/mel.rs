@@ -109,16 +109,25 @@ impl MelBank {
         self.n_bins
     }
 
-    /// `out[m] = sum_f weights[m, f] * spectrum[f]` for one frame, computed in `T` (summed in
-    /// bin order).
+    /// `out[m] = sum_f weights[m, f] * spectrum[f]` for one frame, computed in `T`: four
+    /// partial sums over bins `4i + j`, added pairwise, then the last `len % 4` bins in order
+    /// (independent sums the CPU can overlap, where one running sum waits on every addition).
     pub fn apply<T: Real>(&self, spectrum: &[T], out: &mut [f64]) {
         debug_assert_eq!(spectrum.len(), self.n_bins);
         for (o, (start, w)) in out.iter_mut().zip(&self.bands) {
-            *o = w
-                .iter()
-                .zip(&spectrum[*start..*start + w.len()])
-                .fold(T::zero(), |acc, (&a, &b)| acc + T::lift(a) * b)
-                .widen();
+            let s = &spectrum[*start..*start + w.len()];
+            let mut lanes = [T::zero(); 4];
+            let (mut wc, mut sc) = (w.chunks_exact(4), s.chunks_exact(4));
+            for (a, b) in (&mut wc).zip(&mut sc) {
+                for j in 0..4 {
+                    lanes[j] = lanes[j] + T::lift(a[j]) * b[j];
+                }
+            }
+            let mut sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+            for (&a, &b) in wc.remainder().iter().zip(sc.remainder()) {
+                sum = sum + T::lift(a) * b;
+            }
+            *o = sum.widen();
         }
     }
 

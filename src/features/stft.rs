@@ -113,6 +113,8 @@ impl<T: Real> Stft<T> {
             self.fft
                 .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
                 .expect("buffer lengths come from the plan");
+            // Over slices, not ndarray's row iterator, so the loop vectorises.
+            let row = row.as_slice_mut().expect("fresh arrays are contiguous");
             for (p, c) in row.iter_mut().zip(&spectrum) {
                 *p = c.re * c.re + c.im * c.im;
             }
