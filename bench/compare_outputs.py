@@ -4,8 +4,8 @@
 Matches ser-pipeline's features.parquet rows to the reference .npy rows by relative path and
 prints, per feature family, the largest relative deviation |ours - ref| / max(|ref| of that
 column over all files, tiny), plus the row counts. It is not a parity test (tests/librosa_parity.rs
-is): the reference here is librosa computing in float32, ours computes in float64, so small
-deviations are expected. It only guards against a benchmark that times different work.
+is): the reference here is librosa computing in float32 with a float64 FFT, ours with its
+default float32 front end (float32 FFT), so small deviations are expected. It only guards against a benchmark that times different work.
 Prints one JSON object.
 """
 

@@ -148,7 +148,7 @@ def main() -> int:
             f"mfcc {compare.get('mfcc_max_rel_dev', float('nan')):.1e}, "
             f"chroma {compare.get('chroma_max_rel_dev', float('nan')):.1e}, "
             f"mel {compare.get('mel_max_rel_dev', float('nan')):.1e} "
-            "(reference computes in float32, ours in float64; relative to each column's largest |value|)."
+            "(both compute in float32, with different FFTs; relative to each column's largest |value|)."
         )
         out.append("")
     out.append(
