@@ -232,7 +232,7 @@ pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f6
 /// by its maximum in `f64` (frames whose maximum is below the smallest normal float stay
 /// unscaled).
 pub fn chroma_frames<T: Real>(mag: ArrayView2<'_, T>, filter: &Array2<T>) -> Array2<f64> {
-    let mut out = T::widen_array(&mag.dot(&filter.t())).into_owned();
+    let mut out = T::widen_owned(mag.dot(&filter.t()));
     for mut row in out.rows_mut() {
         let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let norm = if max < TINY { 1.0 } else { max };

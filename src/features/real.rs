@@ -17,6 +17,8 @@ pub trait Real: FftNum + Float + LinalgScalar + Send + Sync {
     fn widen(self) -> f64;
     /// The matrix as `f64`: borrowed for `f64`, converted for `f32`.
     fn widen_array(a: &Array2<Self>) -> CowArray<'_, f64, Ix2>;
+    /// The matrix as `f64`: moved for `f64`, converted for `f32`.
+    fn widen_owned(a: Array2<Self>) -> Array2<f64>;
     /// Of two copies of one matrix, the one of this type.
     fn pick<'a>(a32: &'a Array2<f32>, a64: &'a Array2<f64>) -> &'a Array2<Self>;
 }
@@ -33,6 +35,9 @@ impl Real for f32 {
     }
     fn widen_array(a: &Array2<f32>) -> CowArray<'_, f64, Ix2> {
         CowArray::from(a.mapv(f64::from))
+    }
+    fn widen_owned(a: Array2<f32>) -> Array2<f64> {
+        a.mapv(f64::from)
     }
     fn pick<'a>(a32: &'a Array2<f32>, _: &'a Array2<f64>) -> &'a Array2<f32> {
         a32
@@ -51,6 +56,9 @@ impl Real for f64 {
     }
     fn widen_array(a: &Array2<f64>) -> CowArray<'_, f64, Ix2> {
         CowArray::from(a.view())
+    }
+    fn widen_owned(a: Array2<f64>) -> Array2<f64> {
+        a
     }
     fn pick<'a>(_: &'a Array2<f32>, a64: &'a Array2<f64>) -> &'a Array2<f64> {
         a64
