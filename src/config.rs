@@ -55,7 +55,7 @@ pub struct DataConfig {
     /// Folder for reports. Default `reports`.
     pub reports_dir: PathBuf,
     /// Rows per Parquet row group of `features.parquet` (the last may be shorter). Default
-    /// 4096: the writer keeps about 1 MB of metadata per row group of the default table until
+    /// 2048: the writer keeps about 1 MB of metadata per row group of the default table until
     /// the file is complete, and a row group's rows are held in memory until it is written.
     pub row_group_rows: usize,
 }
@@ -66,7 +66,7 @@ impl Default for DataConfig {
             root: PathBuf::from("data/ravdess"),
             out_dir: PathBuf::from("data"),
             reports_dir: PathBuf::from("reports"),
-            row_group_rows: 4096,
+            row_group_rows: 2048,
         }
     }
 }
