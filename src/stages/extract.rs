@@ -91,8 +91,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
     ];
 
-    // Files go through in chunks; every ROW_GROUP rows are written as one row group, so the
-    // memory a run needs hardly grows with the corpus (the manifest and the writer's footer do).
+    // Files go through in chunks; every `data.row_group_rows` rows are written as one row group,
+    // so the memory a run needs hardly grows with the corpus (the manifest and the writer's
+    // footer do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
     let schema = tables::features_frame(&[], &names)?
@@ -103,13 +104,13 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     parquet::write_batched(&paths.features(), &schema, metadata, |sink| {
         let row_group = settings.config.data.row_group_rows;
         let mut pending: Option<DataFrame> = None;
-        // Writes row groups of `row_group` rows from the pending rows, and the rest too when
-        // `all` (the end of the table).
+        // Writes row groups of `row_group` rows from the pending rows (never empty), and the
+        // shorter rest too when `all` (the end of the table).
         let mut flush = |pending: &mut Option<DataFrame>, all: bool| -> Result<()> {
             while let Some(df) = pending.take() {
                 let height = df.height();
-                if height < row_group && !(all && height > 0) {
-                    *pending = (height > 0).then_some(df);
+                if height < row_group && !all {
+                    *pending = Some(df);
                     break;
                 }
                 let take = height.min(row_group);
