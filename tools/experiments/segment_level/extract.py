@@ -10,7 +10,7 @@ Also stores the librosa.effects.trim(top_db=40) interval per file (in frames of 
 """
 import os
 OUT = os.environ.get('SEGEXP_DIR', '/tmp/segexp')  # cache and results folder
-import glob, os, sys, time
+import glob, sys, time
 import numpy as np, soundfile as sf, librosa
 
 ROOT = os.environ.get('RAVDESS_DIR', 'data/ravdess')

@@ -10,12 +10,11 @@ Usage: python frame.py spk|none
 """
 import os
 OUT = os.environ.get('SEGEXP_DIR', '/tmp/segexp')  # cache and results folder
-import sys, json, time
+import sys, json
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.neural_network import MLPClassifier
-from sklearn.metrics import accuracy_score, f1_score, recall_score
+import protocols
 
 norm = sys.argv[1]
 CTXNAME = sys.argv[2] if len(sys.argv) > 2 else 'ctx5'      # ctx5: t-4..t+4 step 2 ; wide: t-8..t+8 step 4
@@ -61,25 +60,7 @@ def fit_predict(tr, te, key):
     return clf.classes_[np.argmax(M, 1)]
 
 res = {'cfg': f'rich:frame-{CTXNAME}-{FEATS}:{norm}:mlp', 'rows': int(len(X)), 'dims': int(X.shape[1])}
-idx = np.arange(N); accs, f1s, mr = [], [], []
-t0 = time.time()
-for seed in (1, 2, 3):
-    tr, te = train_test_split(idx, stratify=EMO, test_size=0.2, random_state=seed)
-    p = fit_predict(tr, te, f'seed{seed}')
-    accs.append(accuracy_score(EMO[te], p)); f1s.append(f1_score(EMO[te], p, average='macro'))
-    mr.append(recall_score(EMO[te], p, average=None).min())
-    print('seed', seed, accs[-1], f'{time.time()-t0:.0f}s', flush=True)
-res['t_random'] = round(time.time() - t0, 1)
-res.update(rand_acc=float(np.mean(accs)), rand_f1=float(np.mean(f1s)), rand_minrec=float(np.mean(mr)),
-           rand_accs=[round(a, 4) for a in accs])
-t0 = time.time(); fold = (ACTOR - 1) % 5; fa = []; allp = np.zeros(N, int)
-for k in range(5):
-    te, tr = idx[fold == k], idx[fold != k]
-    p = fit_predict(tr, te, f'fold{k}'); allp[te] = p; fa.append(accuracy_score(EMO[te], p))
-    print('fold', k, fa[-1], f'{time.time()-t0:.0f}s', flush=True)
-res['t_actor'] = round(time.time() - t0, 1)
-res.update(actor_acc=float(np.mean(fa)), actor_f1=float(f1_score(EMO, allp, average='macro')),
-           actor_minrec=float(recall_score(EMO, allp, average=None).min()), actor_folds=[round(a, 4) for a in fa])
+protocols.evaluate(EMO, ACTOR, fit_predict, res)
 print(json.dumps(res), flush=True)
 with open(OUT + '/results.jsonl', 'a') as fh:
     fh.write(json.dumps(res) + '\n')

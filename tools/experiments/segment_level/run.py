@@ -19,11 +19,10 @@ import os
 OUT = os.environ.get('SEGEXP_DIR', '/tmp/segexp')  # cache and results folder
 import sys, json, time
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.neural_network import MLPClassifier
-from sklearn.metrics import accuracy_score, f1_score, recall_score
+import protocols
 
 D = np.load(OUT + '/frames.npz')
 EMO, ACTOR = D['emo'], D['actor']
@@ -89,7 +88,7 @@ def make_clf(name):
                              max_iter=300, random_state=0)
     raise ValueError(name)
 
-def fit_predict(X, fid, train_files, test_files, clfname):
+def fit_predict(X, fid, train_files, test_files, clfname, key):
     trm = np.isin(fid, train_files); tem = np.isin(fid, test_files)
     sc = StandardScaler().fit(X[trm])
     clf = make_clf(clfname).fit(sc.transform(X[trm]), EMO[fid[trm]])
@@ -100,10 +99,10 @@ def fit_predict(X, fid, train_files, test_files, clfname):
         S = np.log(np.clip(clf.predict_proba(Xt), 1e-12, None))
     tf = fid[tem]
     M = np.array([S[tf == f].mean(0) for f in test_files])
-    SCORES[KEY[0]] = M
+    SCORES[key] = M
     return clf.classes_[np.argmax(M, 1)]
 
-SCORES, KEY = {}, ['']
+SCORES = {}
 def evaluate(cfg):
     SCORES.clear()
     feat, unit, norm, clfname = cfg.split(':')
@@ -111,32 +110,8 @@ def evaluate(cfg):
     if norm == 'spk':
         X = speaker_norm(X, fid)
     res = {'cfg': cfg, 'rows': len(X), 'dims': X.shape[1]}
-    idx = np.arange(N)
-    accs, f1s, minr = [], [], []
-    t0 = time.time()
-    for seed in (1, 2, 3):
-        tr, te = train_test_split(idx, stratify=EMO, test_size=0.2, random_state=seed)
-        KEY[0] = f'seed{seed}'
-        p = fit_predict(X, fid, tr, te, clfname)
-        accs.append(accuracy_score(EMO[te], p)); f1s.append(f1_score(EMO[te], p, average='macro'))
-        minr.append(recall_score(EMO[te], p, average=None).min())
-    res['t_random'] = round(time.time() - t0, 1)
-    res.update(rand_acc=float(np.mean(accs)), rand_f1=float(np.mean(f1s)), rand_minrec=float(np.mean(minr)),
-               rand_accs=[round(a, 4) for a in accs])
-    t0 = time.time()
-    fold_of = (ACTOR - 1) % 5
-    faccs = []; allp = np.zeros(N, int)
-    for k in range(5):
-        te = idx[fold_of == k]; tr = idx[fold_of != k]
-        KEY[0] = f'fold{k}'
-        p = fit_predict(X, fid, tr, te, clfname)
-        allp[te] = p
-        faccs.append(accuracy_score(EMO[te], p))
-    res['t_actor'] = round(time.time() - t0, 1)
-    res.update(actor_acc=float(np.mean(faccs)), actor_f1=float(f1_score(EMO, allp, average='macro')),
-               actor_minrec=float(recall_score(EMO, allp, average=None).min()),
-               actor_folds=[round(a, 4) for a in faccs])
-    return res
+    return protocols.evaluate(
+        EMO, ACTOR, lambda tr, te, key: fit_predict(X, fid, tr, te, clfname, key), res)
 
 if __name__ == '__main__':
     for cfg in sys.argv[1:]:
