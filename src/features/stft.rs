@@ -9,6 +9,7 @@
 //! the same algorithm as the `realfft` crate, with its post-processing fused with `|X|^2` so
 //! the complex spectrum is never stored, and written so the compiler vectorises it.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use ndarray::Array2;
@@ -102,13 +103,16 @@ impl<T: Real> Stft<T> {
         let n_frames = self.n_frames(y.len());
         let n_bins = self.n_bins();
         let half = (self.n_fft / 2) as isize;
-        let mut out = Array2::<T>::zeros((n_frames, n_bins));
+        // Every value is written below (power_from_half writes bins 0..=n_fft/2), so the
+        // array is not zeroed first.
+        let mut out = Array2::<T>::uninit((n_frames, n_bins));
         let zero = Complex::new(T::zero(), T::zero());
         let mut frame = vec![zero; self.n_fft / 2];
         let mut spectrum = vec![zero; self.n_fft / 2];
         let mut scratch = vec![zero; self.fft.get_outofplace_scratch_len()];
         let pairs = self.window.chunks_exact(2);
-        let mut lanes: [Vec<T>; 6] = Default::default();
+        let mut lanes: [Vec<T>; 6] =
+            std::array::from_fn(|_| vec![T::zero(); (self.n_fft / 2 - 1) / 2]);
         for (t, mut row) in out.rows_mut().into_iter().enumerate() {
             let start = (t * self.hop_length) as isize - half;
             if start >= 0 && start as usize + self.n_fft <= y.len() {
@@ -141,7 +145,8 @@ impl<T: Real> Stft<T> {
                 &mut lanes,
             );
         }
-        out
+        // SAFETY: power_from_half initialised every element of every row.
+        unsafe { out.assume_init() }
     }
 }
 
@@ -156,35 +161,26 @@ fn power_from_half<T: Real>(
     z: &[Complex<T>],
     tw_re: &[T],
     tw_im: &[T],
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
     scratch: &mut [Vec<T>; 6],
 ) {
+    assert_eq!(out.len(), z.len() + 1, "one output per bin");
     let m = z.len();
     let pairs = (m - 1) / 2; // k = 1..=pairs, mirrored by m - k
     let (dc, nyquist) = (z[0].re + z[0].im, z[0].re - z[0].im);
-    out[0] = dc * dc;
-    out[m] = nyquist * nyquist;
+    out[0].write(dc * dc);
+    out[m].write(nyquist * nyquist);
     if m % 2 == 0 {
         // k = m/2 is its own mirror: X[m/2] = conj z[m/2].
         let c = z[m / 2];
-        out[m / 2] = c.re * c.re + c.im * c.im;
+        out[m / 2].write(c.re * c.re + c.im * c.im);
     }
     let half = T::narrow(0.5);
     // Structure of arrays, so the arithmetic below runs in full vector lanes: a = z[k] and
     // b = z[m - k] for k = 1..=pairs, and the mirrored powers in ascending k.
     // (Deinterleaving and reversing in one loop does not vectorise; each alone does.)
+    // Each is `pairs` long, and every value is overwritten before it is read.
     let [ar, ai, br, bi, mirror, tmp] = scratch;
-    for v in [
-        &mut *ar,
-        &mut *ai,
-        &mut *br,
-        &mut *bi,
-        &mut *mirror,
-        &mut *tmp,
-    ] {
-        v.clear();
-        v.resize(pairs, T::zero());
-    }
     for ((r, i), c) in ar.iter_mut().zip(ai.iter_mut()).zip(&z[1..=pairs]) {
         (*r, *i) = (c.re, c.im);
     }
@@ -212,11 +208,11 @@ fn power_from_half<T: Real>(
         let t_im = wr[k] * o_im + wi[k] * o_re;
         let (s_re, s_im) = (e_re + t_re, e_im + t_im);
         let (d_re, d_im) = (e_re - t_re, e_im - t_im);
-        lo[k] = s_re * s_re + s_im * s_im;
+        lo[k].write(s_re * s_re + s_im * s_im);
         mirror[k] = d_re * d_re + d_im * d_im;
     }
     for (p, &v) in out[m - pairs..m].iter_mut().rev().zip(mirror.iter()) {
-        *p = v;
+        p.write(v);
     }
 }
 
