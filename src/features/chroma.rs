@@ -27,12 +27,23 @@ pub fn piptrack<T: Real>(
     sample_rate: f64,
     n_fft: usize,
 ) -> Vec<(f64, f64)> {
+    piptrack_of::<T, false>(mag, sample_rate, n_fft)
+}
+
+/// [`piptrack`] of `S` given as magnitudes or (`POWER`) as their squares; the magnitudes the
+/// algorithm reads are then their square roots, the same values, since a square root is
+/// correctly rounded and the frame maximum's root is the maximum root.
+fn piptrack_of<T: Real, const POWER: bool>(
+    s: ArrayView2<'_, T>,
+    sample_rate: f64,
+    n_fft: usize,
+) -> Vec<(f64, f64)> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { piptrack_avx2(mag, sample_rate, n_fft) };
+        return unsafe { piptrack_avx2::<T, POWER>(s, sample_rate, n_fft) };
     }
-    piptrack_portable(mag, sample_rate, n_fft)
+    piptrack_portable::<T, POWER>(s, sample_rate, n_fft)
 }
 
 /// [`piptrack_portable`] compiled for AVX2 (the frame maximum and the thresholding run eight or
@@ -42,17 +53,17 @@ pub fn piptrack<T: Real>(
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn piptrack_avx2<T: Real>(
-    mag: ArrayView2<'_, T>,
+unsafe fn piptrack_avx2<T: Real, const POWER: bool>(
+    s: ArrayView2<'_, T>,
     sample_rate: f64,
     n_fft: usize,
 ) -> Vec<(f64, f64)> {
-    piptrack_portable(mag, sample_rate, n_fft)
+    piptrack_portable::<T, POWER>(s, sample_rate, n_fft)
 }
 
 #[inline(always)]
-fn piptrack_portable<T: Real>(
-    mag: ArrayView2<'_, T>,
+fn piptrack_portable<T: Real, const POWER: bool>(
+    s: ArrayView2<'_, T>,
     sample_rate: f64,
     n_fft: usize,
 ) -> Vec<(f64, f64)> {
@@ -78,14 +89,15 @@ fn piptrack_portable<T: Real>(
     // The thresholded magnitudes of bins first-1 ..= last: the candidates and their neighbours.
     let mut kept = vec![0.0f64; last - first + 2];
     let mut is_peak = vec![false; last - first];
-    for frame in mag.rows() {
+    let mag = |v: T| if POWER { v.sqrt() } else { v }.widen();
+    for frame in s.rows() {
         let frame = frame.as_slice().expect("spectrogram rows are contiguous");
-        let frame_max = max_of(frame).widen();
+        let frame_max = mag(max_of(frame));
         let ref_value = threshold * frame_max;
         // Magnitudes at or below a tenth of the frame's maximum count as 0 (branch-free, so it
         // vectorises).
         for (k, &v) in kept.iter_mut().zip(&frame[first - 1..=last]) {
-            let s = v.widen();
+            let s = mag(v);
             *k = if s > ref_value { s } else { 0.0 };
         }
         // librosa.util.localmax: x[i] > x[i-1] and x[i] >= x[i+1]. Magnitudes are >= 0, so a
@@ -100,7 +112,7 @@ fn piptrack_portable<T: Real>(
         }
         for (j, _) in is_peak.iter().enumerate().filter(|(_, &p)| p) {
             let f = first + j;
-            let (left, x, right) = (frame[f - 1].widen(), frame[f].widen(), frame[f + 1].widen());
+            let (left, x, right) = (mag(frame[f - 1]), mag(frame[f]), mag(frame[f + 1]));
             // Parabolic interpolation offset (librosa.core.pitch._pi_stencil).
             let a = right + left - 2.0 * x;
             let b = (right - left) / 2.0;
@@ -178,10 +190,26 @@ pub fn estimate_tuning<T: Real>(
     n_fft: usize,
     bins_per_octave: usize,
 ) -> f64 {
-    let peaks: Vec<(f64, f64)> = piptrack(mag, sample_rate, n_fft)
-        .into_iter()
-        .filter(|&(p, _)| p > 0.0)
-        .collect();
+    tuning_of_peaks(piptrack(mag, sample_rate, n_fft), bins_per_octave)
+}
+
+/// [`estimate_tuning`] from the power spectrogram `|S|^2` (the same value: see
+/// [`piptrack_of`]).
+pub fn estimate_tuning_from_power<T: Real>(
+    power: ArrayView2<'_, T>,
+    sample_rate: f64,
+    n_fft: usize,
+    bins_per_octave: usize,
+) -> f64 {
+    tuning_of_peaks(
+        piptrack_of::<T, true>(power, sample_rate, n_fft),
+        bins_per_octave,
+    )
+}
+
+/// The tuning estimate from piptrack's `(pitch, magnitude)` candidates.
+fn tuning_of_peaks(peaks: Vec<(f64, f64)>, bins_per_octave: usize) -> f64 {
+    let peaks: Vec<(f64, f64)> = peaks.into_iter().filter(|&(p, _)| p > 0.0).collect();
     let threshold = if peaks.is_empty() {
         0.0
     } else {
@@ -250,13 +278,98 @@ pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f6
 /// by its maximum in `f64` (frames whose maximum is below the smallest normal float stay
 /// unscaled).
 pub fn chroma_frames<T: Real>(mag: ArrayView2<'_, T>, filter: &Array2<T>) -> Array2<f64> {
-    let mut out = T::widen_owned(mag.dot(&filter.t()));
+    normalised(T::widen_owned(mag.dot(&filter.t())))
+}
+
+/// Each row scaled to a maximum absolute value of 1 (`librosa.util.normalize(norm=np.inf)`;
+/// rows below `TINY` are left as they are).
+fn normalised(mut out: Array2<f64>) -> Array2<f64> {
     for mut row in out.rows_mut() {
         let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let norm = if max < TINY { 1.0 } else { max };
         row.mapv_inplace(|v| v / norm);
     }
     out
+}
+
+/// [`chroma_frames`] from the power spectrogram: the magnitudes are square roots taken on the
+/// way through the filterbank, so no magnitude spectrogram is stored. With the default 12
+/// chroma this is one pass per frame with the twelve sums in vector lanes (fused
+/// multiply-adds where the CPU has them); other sizes take [`chroma_frames`]. The sums are
+/// ordered differently from the matrix product's, so values agree to rounding (tested).
+pub fn chroma_frames_from_power<T: Real>(
+    power: ArrayView2<'_, T>,
+    filter: &Array2<T>,
+) -> Array2<f64> {
+    if filter.nrows() != 12 || !filter.is_standard_layout() {
+        return chroma_frames(power.mapv(T::sqrt).view(), filter);
+    }
+    let mut out = Array2::<f64>::zeros((power.nrows(), 12));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        unsafe { chroma12_fma(power, filter, &mut out) };
+        return normalised(out);
+    }
+    chroma12::<T, false>(power, filter, &mut out);
+    normalised(out)
+}
+
+/// [`chroma12`] compiled for AVX2 with fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chroma12_fma<T: Real>(
+    power: ArrayView2<'_, T>,
+    filter: &Array2<T>,
+    out: &mut Array2<f64>,
+) {
+    chroma12::<T, true>(power, filter, out);
+}
+
+/// `out[t, c] = sum_k filter[c, k] * sqrt(power[t, k])` for 12 chroma: eight bins at a time,
+/// each chroma's sum in eight lanes, the lanes added pairwise at the end of the frame.
+#[inline(always)]
+fn chroma12<T: Real, const FMA: bool>(
+    power: ArrayView2<'_, T>,
+    filter: &Array2<T>,
+    out: &mut Array2<f64>,
+) {
+    const L: usize = 8;
+    let n_bins = filter.ncols();
+    let rows: [&[T]; 12] =
+        std::array::from_fn(|c| filter.row(c).to_slice().expect("standard layout"));
+    let whole = n_bins / L * L;
+    for (p, mut o) in power.rows().into_iter().zip(out.rows_mut()) {
+        let p = p.as_slice().expect("spectrogram rows are contiguous");
+        assert_eq!(p.len(), n_bins, "one filter column per bin");
+        let mut acc = [[T::zero(); L]; 12];
+        for k in (0..whole).step_by(L) {
+            let mut m = [T::zero(); L];
+            for (mi, &pi) in m.iter_mut().zip(&p[k..k + L]) {
+                *mi = pi.sqrt();
+            }
+            for (a, row) in acc.iter_mut().zip(&rows) {
+                let w = &row[k..k + L];
+                for l in 0..L {
+                    a[l] = if FMA {
+                        w[l].mul_add(m[l], a[l])
+                    } else {
+                        a[l] + w[l] * m[l]
+                    };
+                }
+            }
+        }
+        for (c, (a, row)) in acc.iter().zip(&rows).enumerate() {
+            let mut sum = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            for k in whole..n_bins {
+                sum = sum + row[k] * p[k].sqrt();
+            }
+            o[c] = sum.widen();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -292,5 +405,74 @@ mod tests {
         let fb = chroma_filter(22050.0, 2048, 12, 0.0);
         let c = chroma_frames(mag.view(), &fb);
         assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    /// A power spectrogram of a few harmonic tones and a little deterministic noise.
+    fn power_of_tones<T: Real>(sr: f64, n_fft: usize) -> Array2<T> {
+        let y: Vec<f32> = (0..40_000)
+            .map(|i| {
+                let t = i as f64 / sr;
+                let tone = [220.0 * 1.0116, 330.0, 441.0]
+                    .iter()
+                    .map(|f| (2.0 * std::f64::consts::PI * f * t).sin())
+                    .sum::<f64>();
+                (0.2 * tone + 0.01 * ((i * 7919 % 1000) as f64 / 1000.0 - 0.5)) as f32
+            })
+            .collect();
+        crate::features::stft::Stft::<T>::new(n_fft, 512).power(&y)
+    }
+
+    #[test]
+    fn tuning_from_power_is_tuning_from_magnitude() {
+        let (sr, n_fft) = (22050.0, 2048);
+        let p32 = power_of_tones::<f32>(sr, n_fft);
+        let p64 = power_of_tones::<f64>(sr, n_fft);
+        let a = estimate_tuning_from_power(p32.view(), sr, n_fft, 12);
+        let b = estimate_tuning(p32.mapv(f32::sqrt).view(), sr, n_fft, 12);
+        assert_eq!(a, b);
+        let a = estimate_tuning_from_power(p64.view(), sr, n_fft, 12);
+        let b = estimate_tuning(p64.mapv(f64::sqrt).view(), sr, n_fft, 12);
+        assert_eq!(a, b);
+        // 220 Hz x 1.0116 is 20 cents sharp, the other two tones in tune: a non-zero estimate.
+        assert!(a != 0.0);
+    }
+
+    #[test]
+    fn chroma_from_power_is_chroma_of_the_magnitudes() {
+        let (sr, n_fft) = (22050.0, 2048);
+        let fb = chroma_filter(sr, n_fft, 12, 0.1);
+        let fb32 = fb.mapv(|w| w as f32);
+        let p32 = power_of_tones::<f32>(sr, n_fft);
+        let p64 = power_of_tones::<f64>(sr, n_fft);
+        let cases: [(Array2<f64>, Array2<f64>, f64); 2] = [
+            (
+                chroma_frames_from_power(p32.view(), &fb32),
+                chroma_frames(p32.mapv(f32::sqrt).view(), &fb32),
+                1e-6,
+            ),
+            (
+                chroma_frames_from_power(p64.view(), &fb),
+                chroma_frames(p64.mapv(f64::sqrt).view(), &fb),
+                1e-13,
+            ),
+        ];
+        for (a, b, tol) in cases {
+            assert_eq!(a.dim(), b.dim());
+            // Normalised frames: every value is in [0, 1], each frame's maximum is 1.
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= tol, "{x} vs {y}");
+            }
+        }
+        // The kernel without fused multiply-adds (CPUs without FMA) agrees too.
+        let mut plain = Array2::<f64>::zeros((p32.nrows(), 12));
+        chroma12::<f32, false>(p32.view(), &fb32, &mut plain);
+        let plain = normalised(plain);
+        let b = chroma_frames(p32.mapv(f32::sqrt).view(), &fb32);
+        assert!(plain.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-6));
+        // Another number of chroma takes the matrix product.
+        let fb24 = chroma_filter(sr, n_fft, 24, 0.0);
+        let a = chroma_frames_from_power(p64.view(), &fb24);
+        let b = chroma_frames(p64.mapv(f64::sqrt).view(), &fb24);
+        assert_eq!(a, b);
     }
 }

@@ -616,8 +616,8 @@ impl Extractor {
         let want_delta = want(Family::MfccDelta) || want(Family::MfccDelta2);
         let want_mfcc = want(Family::Mfcc) || want_delta;
         let want_db = want_mfcc || want(Family::LogMel);
+        // Chroma reads the power spectrogram (taking its square roots on the way).
         let want_magnitude = [
-            Family::Chroma,
             Family::SpectralCentroid,
             Family::SpectralBandwidth,
             Family::SpectralRolloff,
@@ -687,15 +687,14 @@ impl Extractor {
             let matrix = match family {
                 Family::Mfcc => mfcc.take().expect("computed"),
                 Family::Chroma => {
-                    let magnitude = magnitude.as_ref().expect("computed");
-                    tuning = chroma::estimate_tuning(
-                        magnitude.view(),
+                    tuning = chroma::estimate_tuning_from_power(
+                        power.view(),
                         sr,
                         self.params.n_fft,
                         self.params.n_chroma,
                     );
                     let bank = self.chroma_filter(tuning);
-                    chroma::chroma_frames(magnitude.view(), T::pick(&bank.f32, &bank.f64))
+                    chroma::chroma_frames_from_power(power.view(), T::pick(&bank.f32, &bank.f64))
                 }
                 Family::Mel => mel.take().expect("computed"),
                 Family::LogMel => log_mel.take().expect("computed"),

@@ -170,7 +170,7 @@ fn power_from_half<T: Real>(
     let (dc, nyquist) = (z[0].re + z[0].im, z[0].re - z[0].im);
     out[0].write(dc * dc);
     out[m].write(nyquist * nyquist);
-    if m % 2 == 0 {
+    if m.is_multiple_of(2) {
         // k = m/2 is its own mirror: X[m/2] = conj z[m/2].
         let c = z[m / 2];
         out[m / 2].write(c.re * c.re + c.im * c.im);
