@@ -20,8 +20,11 @@ fn hz_to_octs(hz: f64, tuning: f64, bins_per_octave: usize) -> f64 {
 /// Pitch candidates of `librosa.piptrack(S=mag, sr=sr, n_fft=n_fft)` with its defaults
 /// (`fmin=150`, `fmax=4000`, `threshold=0.1`, `ref=np.max`): for every spectral peak above a
 /// tenth of its frame's maximum and inside `[fmin, fmax)`, the parabolically interpolated
-/// frequency and magnitude. `mag` is `(n_frames, n_bins)`, in `f64` or `f32` (the values are
-/// compared in their own type and interpolated in `f64`). Returns `(pitch_hz, magnitude)` pairs.
+/// frequency and magnitude. `mag` is `(n_frames, n_bins)`, in `f64` or `f32` (the frame maximum
+/// is found in that type; thresholds, comparisons and interpolation run in `f64`, exactly on
+/// the widened values). Returns `(pitch_hz, magnitude)` pairs. The extractor reads the power
+/// spectrogram instead, through [`estimate_tuning_from_power`]; this form is the reference that
+/// is tested against.
 pub fn piptrack<T: Real>(
     mag: ArrayView2<'_, T>,
     sample_rate: f64,
@@ -194,7 +197,7 @@ pub fn estimate_tuning<T: Real>(
 }
 
 /// [`estimate_tuning`] from the power spectrogram `|S|^2` (the same value: see
-/// [`piptrack_of`]).
+/// `piptrack_of`).
 pub fn estimate_tuning_from_power<T: Real>(
     power: ArrayView2<'_, T>,
     sample_rate: f64,

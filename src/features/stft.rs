@@ -5,7 +5,7 @@
 //!
 //! A real frame of `n_fft` samples is transformed as `n_fft / 2` complex samples (even samples
 //! as real parts, odd as imaginary) by rustfft, and the two interleaved half-length spectra are
-//! then separated and recombined into the power spectrum in one pass ([`power_from_half`]) —
+//! then separated and recombined into the power spectrum in one pass (`power_from_half`) —
 //! the same algorithm as the `realfft` crate, with its post-processing fused with `|X|^2` so
 //! the complex spectrum is never stored, and written so the compiler vectorises it.
 
