@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 use crate::audio::{self, Audio};
@@ -46,15 +46,24 @@ impl Predictor {
         self.card.config.train.speaker_normalization
     }
 
-    /// The model's input features for one decoded recording (resampled first if the model's
-    /// config asks).
-    pub fn features(&self, audio: Audio) -> Result<Vec<f64>> {
+    /// The model's input rows for one decoded recording (resampled first if the model's
+    /// config asks): one row, or one per segment when the model was trained on segments.
+    pub fn features(&self, audio: Audio) -> Result<Array2<f64>> {
         let audio = match self.card.config.audio.sample_rate {
             Some(rate) => audio::resample(audio, rate)?,
             None => audio,
         };
         let extractor = self.extractors.get(audio.sample_rate);
-        Ok(extractor.extract(&audio.samples)?.values)
+        let segments = extractor.extract_segments(&audio.samples)?;
+        let width = self.card.feature_names.len();
+        let mut x = Array2::zeros((segments.len(), width));
+        for (mut row, f) in x.rows_mut().into_iter().zip(&segments) {
+            if f.values.len() != width {
+                bail!("the model expects {width} features, got {}", f.values.len());
+            }
+            row.assign(&ndarray::ArrayView1::from(f.values.as_slice()));
+        }
+        Ok(x)
     }
 
     /// Probabilities for feature rows; `speakers[i]` names row `i`'s speaker when the model was
@@ -116,8 +125,11 @@ impl Predictor {
             );
         }
         let duration = audio.duration_s();
-        let x = Array2::from_shape_vec((1, self.card.feature_names.len()), self.features(audio)?)?;
-        let p = self.predict_rows(x, &[0])?;
+        let x = self.features(audio)?;
+        let n = x.nrows();
+        let p = self.predict_rows(x, &vec![0; n])?;
+        let whole = std::iter::once(0..n).collect::<Vec<_>>();
+        let p = crate::models::pool_log_proba(p.view(), &whole);
         Ok(self.describe(p.row(0), duration))
     }
 }
@@ -137,7 +149,7 @@ pub struct FileResult {
 /// other files form one group).
 pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec<FileResult> {
     use rayon::prelude::*;
-    let extracted: Vec<Result<(Vec<f64>, f64), String>> = files
+    let extracted: Vec<Result<(Array2<f64>, f64), String>> = files
         .par_iter()
         .map(|path| {
             let audio = audio::decode(path).map_err(|e| e.to_string())?;
@@ -148,23 +160,27 @@ pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec
         .collect();
     let ok: Vec<usize> = (0..files.len()).filter(|&i| extracted[i].is_ok()).collect();
     let width = predictor.card.feature_names.len();
-    let mut x = Array2::zeros((ok.len(), width));
-    let mut speakers = Vec::with_capacity(ok.len());
-    for (row, &i) in ok.iter().enumerate() {
+    // Every recording's rows (one, or one per segment), together, with their speaker.
+    let mut x = Array2::zeros((0, width));
+    let mut speakers = Vec::new();
+    let mut groups = Vec::with_capacity(ok.len());
+    for &i in &ok {
         let (f, _) = extracted[i].as_ref().expect("filtered");
-        x.row_mut(row)
-            .assign(&ndarray::ArrayView1::from(f.as_slice()));
         let name = files[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
-        speakers.push(
-            crate::corpus::Labels::parse(name)
-                .map(|l| u32::from(l.actor))
-                .unwrap_or(0),
-        );
+        let speaker = crate::corpus::Labels::parse(name)
+            .map(|l| u32::from(l.actor))
+            .unwrap_or(0);
+        groups.push(x.nrows()..x.nrows() + f.nrows());
+        speakers.extend(std::iter::repeat_n(speaker, f.nrows()));
+        x.append(Axis(0), f.view())
+            .expect("rows of the model's width");
     }
     let proba = if ok.is_empty() {
         Ok(Array2::zeros((0, predictor.card.labels.len())))
     } else {
-        predictor.predict_rows(x, &speakers)
+        predictor
+            .predict_rows(x, &speakers)
+            .map(|p| crate::models::pool_log_proba(p.view(), &groups))
     };
     let mut out = Vec::with_capacity(files.len());
     let mut k = 0;

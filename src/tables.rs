@@ -267,12 +267,29 @@ pub struct FeatureRow {
     pub n_frames: usize,
     /// Chroma tuning estimate, in fractions of a chroma bin.
     pub tuning: f64,
+    /// Which segment of the file the row pools, when `features.segment_seconds` is set.
+    pub segment: Option<SegmentSpan>,
     pub values: Vec<f64>,
 }
 
+/// A segment's place in its file: `segment` (0, 1, ... in time order), and the seconds from
+/// the start of the file its frames span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentSpan {
+    pub index: u32,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
 /// `features.parquet` columns: `path`, the label columns, `sample_rate`, `duration_s`,
-/// `n_stft_frames`, `tuning`, then one `Float64` column per feature (`feature_names`).
-pub fn features_frame(rows: &[FeatureRow], feature_names: &[String]) -> Result<DataFrame> {
+/// `n_stft_frames`, `tuning`, then (when `segmented`: one row per segment) `segment`,
+/// `segment_start_s` and `segment_end_s`, then one `Float64` column per feature
+/// (`feature_names`).
+pub fn features_frame(
+    rows: &[FeatureRow],
+    feature_names: &[String],
+    segmented: bool,
+) -> Result<DataFrame> {
     let mut columns = vec![Column::new(
         "path".into(),
         rows.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
@@ -298,6 +315,27 @@ pub fn features_frame(rows: &[FeatureRow], feature_names: &[String]) -> Result<D
             rows.iter().map(|r| r.tuning).collect::<Vec<_>>(),
         ),
     ]);
+    if segmented {
+        let span = |r: &FeatureRow| {
+            r.segment
+                .ok_or_else(|| anyhow!("{}: a row without a segment in a segment table", r.path))
+        };
+        let spans = rows.iter().map(span).collect::<Result<Vec<_>>>()?;
+        columns.extend([
+            Column::new(
+                "segment".into(),
+                spans.iter().map(|s| i64::from(s.index)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "segment_start_s".into(),
+                spans.iter().map(|s| s.start_s).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "segment_end_s".into(),
+                spans.iter().map(|s| s.end_s).collect::<Vec<_>>(),
+            ),
+        ]);
+    }
     for (j, name) in feature_names.iter().enumerate() {
         let values: Vec<f64> = rows.iter().map(|r| r.values[j]).collect();
         columns.push(Series::new(name.as_str().into(), values).into());
@@ -325,6 +363,14 @@ pub fn feature_rows(df: &DataFrame, feature_names: &[String]) -> Result<Vec<Feat
     let duration_s = f64_col(df, "duration_s")?;
     let n_frames = i64_col(df, "n_stft_frames")?;
     let tuning = f64_col(df, "tuning")?;
+    let segments = match df.column("segment") {
+        Ok(_) => Some((
+            i64_col(df, "segment")?,
+            f64_col(df, "segment_start_s")?,
+            f64_col(df, "segment_end_s")?,
+        )),
+        Err(_) => None,
+    };
     let mut values = vec![Vec::with_capacity(feature_names.len()); n];
     for name in feature_names {
         for (i, v) in f64_col(df, name)?.into_iter().enumerate() {
@@ -343,6 +389,14 @@ pub fn feature_rows(df: &DataFrame, feature_names: &[String]) -> Result<Vec<Feat
                 duration_s: duration_s[i].ok_or_else(|| null(i, "duration_s"))?,
                 n_frames: usize::try_from(n_frames[i].ok_or_else(|| null(i, "n_stft_frames"))?)?,
                 tuning: tuning[i].ok_or_else(|| null(i, "tuning"))?,
+                segment: match &segments {
+                    Some((index, start, end)) => Some(SegmentSpan {
+                        index: u32::try_from(index[i].ok_or_else(|| null(i, "segment"))?)?,
+                        start_s: start[i].ok_or_else(|| null(i, "segment_start_s"))?,
+                        end_s: end[i].ok_or_else(|| null(i, "segment_end_s"))?,
+                    }),
+                    None => None,
+                },
                 values,
             })
         })
@@ -434,6 +488,7 @@ mod tests {
                 duration_s: 3.5,
                 n_frames: 329,
                 tuning: -0.125,
+                segment: None,
                 values: vec![1.0 / 3.0, -1e-300],
             },
             FeatureRow {
@@ -443,12 +498,34 @@ mod tests {
                 duration_s: 0.25,
                 n_frames: 4,
                 tuning: 0.0,
+                segment: None,
                 values: vec![f64::MAX, 0.0],
             },
         ];
-        let df = features_frame(&rows, &names).unwrap();
+        let df = features_frame(&rows, &names, false).unwrap();
         assert_eq!(feature_rows(&df, &names).unwrap(), rows);
         let missing = feature_rows(&df, &["b_mean_00".to_string()]).unwrap_err();
         assert!(missing.to_string().contains("b_mean_00"), "{missing}");
+        // A segment table: three more columns, read back too; a row without a segment cannot
+        // go into one.
+        assert!(features_frame(&rows, &names, true).is_err());
+        let segmented: Vec<FeatureRow> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| FeatureRow {
+                segment: Some(SegmentSpan {
+                    index: i as u32,
+                    start_s: 0.5 * i as f64,
+                    end_s: 1.0 + 0.5 * i as f64,
+                }),
+                ..r.clone()
+            })
+            .collect();
+        let df = features_frame(&segmented, &names, true).unwrap();
+        assert_eq!(
+            df.width(),
+            features_frame(&rows, &names, false).unwrap().width() + 3
+        );
+        assert_eq!(feature_rows(&df, &names).unwrap(), segmented);
     }
 }

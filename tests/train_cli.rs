@@ -278,3 +278,108 @@ fn a_song_corpus_with_six_emotions_trains_on_six_classes() {
         .iter()
         .all(|v| v == "song"));
 }
+
+/// With `features.segment_seconds`, features.parquet and augmented.parquet hold one row per
+/// segment; splits are still of recordings (a file's segments never straddle a split, nor do
+/// augmented copies of test files train), and predictions are one row per test recording.
+#[test]
+fn segment_rows_train_per_recording_and_predict_per_recording() {
+    let ws = Workspace::new(&format!(
+        "{CONFIG}\n[features]\nsegment_seconds = 0.1\nsegment_hop_seconds = 0.05\n"
+    ));
+    let files = corpus(&ws);
+    run_all(&ws);
+
+    let features = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert!(features.height() > 2 * files.len(), "{}", features.height());
+    let paths = strings(&features, "path");
+    let segment = features.column("segment").unwrap().i64().unwrap();
+    let start = features.column("segment_start_s").unwrap().f64().unwrap();
+    let end = features.column("segment_end_s").unwrap().f64().unwrap();
+    // Each file's segments are consecutive, numbered from 0, in time order, within the file.
+    let mut per_file: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for i in 0..features.height() {
+        per_file
+            .entry(&paths[i])
+            .or_default()
+            .push(segment.get(i).unwrap());
+        assert!(start.get(i).unwrap() < end.get(i).unwrap());
+        assert!(end.get(i).unwrap() <= 0.3 + 1e-9);
+        if i > 0 && paths[i] == paths[i - 1] {
+            assert!(start.get(i).unwrap() > start.get(i - 1).unwrap());
+        }
+    }
+    assert_eq!(per_file.len(), files.len());
+    for ids in per_file.values() {
+        assert_eq!(*ids, (0..ids.len() as i64).collect::<Vec<_>>());
+        assert!(ids.len() >= 3, "{ids:?}");
+    }
+    let aug = parquet::read(&ws.out("augmented.parquet")).unwrap();
+    assert!(aug.height() > 2 * files.len());
+    assert!(aug.column("segment").is_ok());
+
+    // Splits list recordings once each; no test recording or its copies train.
+    let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
+    let (path, source, protocol, fold, part) = (
+        strings(&splits, "path"),
+        strings(&splits, "source_path"),
+        strings(&splits, "protocol"),
+        strings(&splits, "fold"),
+        strings(&splits, "part"),
+    );
+    let mut seen = BTreeSet::new();
+    let mut test_of: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for i in 0..splits.height() {
+        assert!(
+            seen.insert((protocol[i].clone(), fold[i].clone(), path[i].clone())),
+            "{} listed twice in {} {}",
+            path[i],
+            protocol[i],
+            fold[i]
+        );
+        if part[i] == "test" {
+            test_of
+                .entry((protocol[i].clone(), fold[i].clone()))
+                .or_default()
+                .insert(path[i].clone());
+        }
+    }
+    for i in 0..splits.height() {
+        let test = &test_of[&(protocol[i].clone(), fold[i].clone())];
+        match part[i].as_str() {
+            "train" => assert!(!test.contains(&path[i])),
+            "train_augmented" => assert!(!test.contains(&source[i])),
+            _ => {}
+        }
+    }
+
+    // One prediction per test recording and model, probabilities summing to 1.
+    let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    let n_test: usize = test_of.values().map(BTreeSet::len).sum();
+    assert_eq!(pred.height(), 4 * n_test);
+    for i in 0..pred.height() {
+        let sum: f64 = pred
+            .get_column_names()
+            .iter()
+            .filter(|c| c.starts_with("prob_"))
+            .map(|c| pred.column(c).unwrap().f64().unwrap().get(i).unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-9, "row {i}: {sum}");
+    }
+
+    // The saved model predicts a new recording from its segments.
+    let wav = ws.corpus().join(&files[0]);
+    let out = ws
+        .cmd(&["predict", "--model", "out/models/mlp", "--json"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"emotion\""), "{text}");
+}

@@ -214,6 +214,13 @@ pub struct FeatureParams {
     /// (frames quieter than `top_db` dB below the loudest frame). Default: unset, no trimming.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim_top_db: Option<f64>,
+    /// Pool over windows of this many seconds instead of the whole (trimmed) signal: one row
+    /// per window ([`Extractor::extract_segments`]). Default: unset, one row per file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_seconds: Option<f64>,
+    /// Hop between windows in seconds. Default: half of `segment_seconds`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_hop_seconds: Option<f64>,
     /// Float type of the spectral front end. Default `f32`. `spectral_flatness` and
     /// `spectral_contrast` read a spectrum's quietest bins, where float32 round-off (relative to
     /// a frame's energy) is no longer small: with either configured, the front end runs in `f64`
@@ -232,6 +239,8 @@ impl Default for FeatureParams {
             families: vec![Family::Mfcc, Family::Chroma, Family::Mel],
             stats: vec![Stat::Mean],
             trim_top_db: None,
+            segment_seconds: None,
+            segment_hop_seconds: None,
             precision: Precision::default(),
         }
     }
@@ -321,6 +330,25 @@ impl FeatureParams {
                     format!("must be a positive, finite number of dB (or unset), got {db}"),
                 ));
             }
+        }
+        for (key, value) in [
+            ("segment_seconds", self.segment_seconds),
+            ("segment_hop_seconds", self.segment_hop_seconds),
+        ] {
+            if let Some(s) = value {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(param_error(
+                        key,
+                        format!("must be a positive, finite number of seconds (or unset), got {s}"),
+                    ));
+                }
+            }
+        }
+        if self.segment_hop_seconds.is_some() && self.segment_seconds.is_none() {
+            return Err(param_error(
+                "segment_hop_seconds",
+                "is set but segment_seconds is not",
+            ));
         }
         Ok(())
     }
@@ -750,6 +778,54 @@ impl Extractor {
         })
     }
 
+    /// The segment length and hop in frames (each at least 1), when `segment_seconds` is set.
+    pub fn segment_frames(&self) -> Option<(usize, usize)> {
+        let seconds = self.params.segment_seconds?;
+        let hop_seconds = self.params.segment_hop_seconds.unwrap_or(seconds / 2.0);
+        let frames = |s: f64| {
+            ((s * f64::from(self.sample_rate) / self.params.hop_length as f64).round() as usize)
+                .max(1)
+        };
+        Some((frames(seconds), frames(hop_seconds)))
+    }
+
+    /// Pooled features of each segment of a mono signal: the frames of the (trimmed) signal,
+    /// computed once, cut into the windows of [`segment_windows`] (`segment_seconds` long,
+    /// every `segment_hop_seconds`, in frames of `hop_length`), each pooled as
+    /// [`Extractor::extract`] pools a whole signal. A segment's `span` runs from its first
+    /// frame's centre to its last frame's end (`hop_length` samples on), within the signal's
+    /// span; `n_frames` is its frame count; `tuning` is the whole signal's. Without
+    /// `segment_seconds`, one segment: [`Extractor::extract`]'s result.
+    pub fn extract_segments(&self, y: &[f32]) -> Result<Vec<Features>, FeatureError> {
+        let Some((w, h)) = self.segment_frames() else {
+            return Ok(vec![self.extract(y)?]);
+        };
+        let frames = self.frames_with(y, false)?;
+        let n = frames.families.first().map_or(0, |(_, m)| m.nrows());
+        let hop = self.params.hop_length;
+        let (s0, s1) = frames.span;
+        segment_windows(n, w, h)
+            .into_iter()
+            .map(|(start, end)| {
+                let mut values = Vec::new();
+                for (family, matrix) in &frames.families {
+                    let at = values.len();
+                    let window = matrix.slice(ndarray::s![start..end, ..]);
+                    stats::pool_into(window, &self.params.stats, &mut values);
+                    if values[at..].iter().any(|v| !v.is_finite()) {
+                        return Err(FeatureError::NonFinite(family.name()));
+                    }
+                }
+                Ok(Features {
+                    values,
+                    n_frames: end - start,
+                    tuning: frames.tuning,
+                    span: ((s0 + start * hop).min(s1), (s0 + end * hop).min(s1)),
+                })
+            })
+            .collect()
+    }
+
     /// Pooled features of a mono signal, in [`FeatureParams::feature_names`] order.
     pub fn extract(&self, y: &[f32]) -> Result<Features, FeatureError> {
         let frames = self.frames_with(y, self.params.stats == [Stat::Mean])?;
@@ -776,6 +852,21 @@ impl Extractor {
             span: frames.span,
         })
     }
+}
+
+/// The windows `[start, end)` of `w` frames, one every `h` frames, over `n` frames; when the
+/// last does not reach the end, one more ends with the last frame; when `n <= w`, one window
+/// of all `n` frames (none when `n == 0`).
+pub fn segment_windows(n: usize, w: usize, h: usize) -> Vec<(usize, usize)> {
+    assert!(w >= 1 && h >= 1, "windows need a length and a hop");
+    if n <= w {
+        return if n == 0 { Vec::new() } else { vec![(0, n)] };
+    }
+    let mut out: Vec<(usize, usize)> = (0..=(n - w) / h).map(|i| (i * h, i * h + w)).collect();
+    if out.last().is_some_and(|&(_, end)| end < n) {
+        out.push((n - w, n));
+    }
+    out
 }
 
 /// `dst[i] = sqrt(src[i])`. On x86-64 CPUs with AVX the loop runs four lanes wide (the default
@@ -817,6 +908,92 @@ fn column(values: Vec<f64>) -> Array2<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segment_windows_cover_every_frame_with_an_end_aligned_last() {
+        assert_eq!(segment_windows(0, 4, 2), vec![]);
+        assert_eq!(segment_windows(3, 4, 2), vec![(0, 3)]);
+        assert_eq!(segment_windows(4, 4, 2), vec![(0, 4)]);
+        assert_eq!(segment_windows(8, 4, 2), vec![(0, 4), (2, 6), (4, 8)]);
+        assert_eq!(
+            segment_windows(9, 4, 2),
+            vec![(0, 4), (2, 6), (4, 8), (5, 9)]
+        );
+        assert_eq!(segment_windows(10, 4, 4), vec![(0, 4), (4, 8), (6, 10)]);
+    }
+
+    #[test]
+    fn segments_pool_windows_of_the_whole_signals_frames() {
+        let sr = 16_000;
+        let y: Vec<f32> = (0..sr)
+            .map(|i| {
+                let t = i as f64 / sr as f64;
+                (0.3 * (2.0 * std::f64::consts::PI * (200.0 + 300.0 * t) * t).sin()) as f32
+            })
+            .collect();
+        let p = FeatureParams {
+            families: vec![Family::Mfcc, Family::Chroma, Family::LogMel, Family::Rms],
+            stats: vec![Stat::Mean, Stat::Std],
+            segment_seconds: Some(0.25),
+            segment_hop_seconds: Some(0.125),
+            ..FeatureParams::default()
+        };
+        let ex = Extractor::new(&p, sr as u32);
+        // 0.25 s of 512-sample hops at 16 kHz: 8 frames, every 4.
+        assert_eq!(ex.segment_frames(), Some((8, 4)));
+        let segments = ex.extract_segments(&y).unwrap();
+        let frames = ex.frames(&y).unwrap();
+        let n = frames.families[0].1.nrows();
+        let windows = segment_windows(n, 8, 4);
+        assert_eq!(segments.len(), windows.len());
+        for (seg, &(a, b)) in segments.iter().zip(&windows) {
+            let mut expected = Vec::new();
+            for (_, m) in &frames.families {
+                stats::pool_into(m.slice(ndarray::s![a..b, ..]), &p.stats, &mut expected);
+            }
+            assert_eq!(seg.values, expected);
+            assert_eq!(seg.n_frames, b - a);
+            assert_eq!(seg.span, ((a * 512).min(y.len()), (b * 512).min(y.len())));
+        }
+        // A window longer than the signal: one segment, the whole signal's features.
+        let long = FeatureParams {
+            segment_seconds: Some(5.0),
+            ..p.clone()
+        };
+        let one = Extractor::new(&long, sr as u32)
+            .extract_segments(&y)
+            .unwrap();
+        let whole = Extractor::new(
+            &FeatureParams {
+                segment_seconds: None,
+                segment_hop_seconds: None,
+                ..p.clone()
+            },
+            sr as u32,
+        )
+        .extract(&y)
+        .unwrap();
+        assert_eq!(one, vec![whole]);
+        // The hop defaults to half a segment; a hop without a length is refused.
+        let half = FeatureParams {
+            segment_hop_seconds: None,
+            ..p.clone()
+        };
+        assert_eq!(
+            Extractor::new(&half, sr as u32).segment_frames(),
+            Some((8, 4))
+        );
+        let bad = FeatureParams {
+            segment_seconds: None,
+            ..p.clone()
+        };
+        assert_eq!(bad.check().unwrap_err().key, "segment_hop_seconds");
+        let bad = FeatureParams {
+            segment_seconds: Some(0.0),
+            ..p
+        };
+        assert_eq!(bad.check().unwrap_err().key, "segment_seconds");
+    }
 
     #[test]
     fn names_are_stable_and_padded() {

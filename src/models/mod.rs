@@ -44,6 +44,33 @@ pub fn argmax_rows(p: ArrayView2<'_, f64>) -> Vec<usize> {
         .collect()
 }
 
+/// Probabilities of recordings from those of their segments: for each range of rows, the
+/// softmax of the mean log-probability (the normalised geometric mean of the rows; each
+/// probability floored at 1e-12 first, so one confident zero cannot veto a class). A range of
+/// one row keeps that row as it is.
+pub fn pool_log_proba(p: ArrayView2<'_, f64>, groups: &[std::ops::Range<usize>]) -> Array2<f64> {
+    let k = p.ncols();
+    let mut out = Array2::zeros((groups.len(), k));
+    for (g, range) in groups.iter().enumerate() {
+        assert!(!range.is_empty(), "a recording has at least one row");
+        if range.len() == 1 {
+            out.row_mut(g).assign(&p.row(range.start));
+            continue;
+        }
+        let mut row = vec![0.0; k];
+        for r in range.clone() {
+            for (acc, &v) in row.iter_mut().zip(p.row(r)) {
+                *acc += v.max(1e-12).ln();
+            }
+        }
+        let n = range.len() as f64;
+        row.iter_mut().for_each(|v| *v /= n);
+        mlp::softmax_row(&mut row);
+        out.row_mut(g).assign(&ndarray::ArrayView1::from(&row));
+    }
+    out
+}
+
 /// safetensors writes its `__metadata__` map (a `HashMap`) in a different order on every call;
 /// this rewrites the header with every object's keys sorted, so the same model is always the
 /// same bytes (reproducible runs, comparable files). The data and offsets are untouched, and
@@ -115,4 +142,34 @@ pub(crate) fn check_targets(y: &[usize], n_classes: usize, model: &str) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn pooling_is_the_normalised_geometric_mean_per_group() {
+        let p = array![[0.5, 0.5], [0.9, 0.1], [0.2, 0.8], [0.25, 0.75]];
+        let out = pool_log_proba(p.view(), &[0..1, 1..3, 3..4]);
+        // One-row groups are left as they are.
+        assert_eq!(out.row(0), p.row(0));
+        assert_eq!(out.row(2), p.row(3));
+        // sqrt(0.9 * 0.2) : sqrt(0.1 * 0.8), normalised.
+        let (a, b) = ((0.9f64 * 0.2).sqrt(), (0.1f64 * 0.8).sqrt());
+        assert!((out[[1, 0]] - a / (a + b)).abs() < 1e-15);
+        assert!((out[[1, 1]] - b / (a + b)).abs() < 1e-15);
+        // A zero is floored at 1e-12, not a veto: it costs ln(1e-12) against the other rows.
+        let q = array![[0.0, 1.0], [1.0 - 1e-7, 1e-7], [1.0 - 1e-7, 1e-7]];
+        let out = pool_log_proba(q.view(), std::slice::from_ref(&(0..3)));
+        assert!(out.iter().all(|v| v.is_finite()), "{out}");
+        // Mean log-probabilities: class 0 (ln(1e-12) + 2 ln(1 - 1e-7)) / 3, class 1 2 ln(1e-7) / 3.
+        let (l0, l1) = (
+            (1e-12f64.ln() + 2.0 * (1.0 - 1e-7f64).ln()) / 3.0,
+            2.0 * 1e-7f64.ln() / 3.0,
+        );
+        let p0 = 1.0 / (1.0 + (l1 - l0).exp());
+        assert!(p0 > 0.8 && (out[[0, 0]] - p0).abs() < 1e-12, "{out}");
+    }
 }

@@ -92,7 +92,8 @@ impl AugmentConfig {
     }
 }
 
-/// One augmented row: the features row (its `path` is `<source>#aug<copy>`) and its provenance.
+/// One augmented row: the features row (its `path` is `<source>#aug<copy>`; one per segment
+/// when segmenting) and its provenance.
 struct AugRow {
     row: FeatureRow,
     source_path: String,
@@ -155,7 +156,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     );
     let extractors = ExtractorCache::new(&settings.config.features);
     let progress = Progress::new("augment", jobs.len(), settings.progress);
-    let results: Vec<Result<AugRow, Skipped>> = jobs
+    let results: Vec<Result<Vec<AugRow>, Skipped>> = jobs
         .par_iter()
         .map(|&(row, copy)| {
             let abs = paths.corpus_root.join(&row.path);
@@ -176,14 +177,15 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let mut skipped = Vec::new();
     for r in results {
         match r {
-            Ok(row) => rows.push(row),
+            Ok(segments) => rows.extend(segments),
             Err(s) => skipped.push(s),
         }
     }
     skipped.dedup_by(|a, b| a.path == b.path);
     let names = settings.config.features.feature_names();
     let feature_rows: Vec<FeatureRow> = rows.iter().map(|r| r.row.clone()).collect();
-    let mut df = tables::features_frame(&feature_rows, &names)?;
+    let segmented = settings.config.features.segment_seconds.is_some();
+    let mut df = tables::features_frame(&feature_rows, &names, segmented)?;
     df.insert_column(
         1,
         Column::new(
@@ -225,7 +227,7 @@ fn augment_file(
     abs: &std::path::Path,
     extractors: &ExtractorCache,
     settings: &Settings,
-) -> Result<AugRow, String> {
+) -> Result<Vec<AugRow>, String> {
     let cfg = &settings.config.augment;
     let labels = row.labels.ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
@@ -237,23 +239,26 @@ fn augment_file(
         decoded.sample_rate,
         &mut rng,
     );
-    let features = extractors
+    let segments = extractors
         .get(decoded.sample_rate)
-        .extract(&samples)
+        .extract_segments(&samples)
         .map_err(|e| e.to_string())?;
     let transform = &applied[0];
-    Ok(AugRow {
-        row: FeatureRow {
-            path: format!("{}#aug{copy}", row.path),
-            labels,
-            sample_rate: decoded.sample_rate,
-            duration_s: samples.len() as f64 / f64::from(decoded.sample_rate),
-            n_frames: features.n_frames,
-            tuning: features.tuning,
-            values: features.values,
-        },
-        source_path: row.path.clone(),
-        augmentation: transform.name().to_string(),
-        params: transform.params(),
-    })
+    let rows = super::extract::file_rows(
+        &format!("{}#aug{copy}", row.path),
+        labels,
+        decoded.sample_rate,
+        samples.len() as f64 / f64::from(decoded.sample_rate),
+        settings.config.features.segment_seconds.is_some(),
+        segments,
+    );
+    Ok(rows
+        .into_iter()
+        .map(|r| AugRow {
+            row: r,
+            source_path: row.path.clone(),
+            augmentation: transform.name().to_string(),
+            params: transform.params(),
+        })
+        .collect())
 }

@@ -69,7 +69,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .zip(&stamps)
         .map(|(row, stamp)| {
             previous.get(&row.path).is_some_and(|(old_stamp, old)| {
-                stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.labels)
+                stamp.as_ref() == Some(old_stamp)
+                    && old.iter().all(|o| row.labels.as_ref() == Some(&o.labels))
             })
         })
         .collect();
@@ -96,7 +97,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     // footer do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
-    let schema = tables::features_frame(&[], &names)?
+    let segmented = params.segment_seconds.is_some();
+    let schema = tables::features_frame(&[], &names, segmented)?
         .schema()
         .as_ref()
         .clone();
@@ -125,7 +127,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
             // Reused rows are taken out of the previous table first (in order), then the rest
             // are computed in parallel and merged back in manifest order.
-            let reused: Vec<Option<FeatureRow>> = chunk
+            let reused: Vec<Option<Vec<FeatureRow>>> = chunk
                 .iter()
                 .zip(chunk_reuse)
                 .map(|(row, &reuse)| {
@@ -138,7 +140,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 .filter(|(_, r)| r.is_none())
                 .map(|(&row, _)| row)
                 .collect();
-            let computed: Vec<Result<FeatureRow, Skipped>> = todo
+            let computed: Vec<Result<Vec<FeatureRow>, Skipped>> = todo
                 .par_iter()
                 .map(|row| {
                     let abs = paths.corpus_root.join(&row.path);
@@ -163,13 +165,13 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                     None => computed.next().expect("one result per file to compute"),
                 };
                 match result {
-                    Ok(features) => rows.push(features),
+                    Ok(features) => rows.extend(features),
                     Err(s) => skipped.push(s),
                 }
             }
             if !rows.is_empty() {
                 n_rows += rows.len();
-                let df = tables::features_frame(&rows, &names)?;
+                let df = tables::features_frame(&rows, &names, segmented)?;
                 drop(rows);
                 match &mut pending {
                     Some(p) => {
@@ -186,9 +188,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     progress.finish();
     log::info!("extract: {n_reused} reused, {n_todo} computed");
     log::info!(
-        "extract: wrote {} ({} files x {} features, {} skipped)",
+        "extract: wrote {} ({} {} x {} features, {} skipped)",
         paths.features().display(),
         n_rows,
+        if segmented { "segments" } else { "files" },
         names.len(),
         skipped.len()
     );
@@ -205,17 +208,19 @@ fn extractor_id(config: &Config) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The rows of the previous `features.parquet` with the stamp their file had, when the same
-/// extractor made it; empty (everything is recomputed) otherwise, saying why.
+/// The rows of the previous `features.parquet` by file (one, or one per segment), with the
+/// stamp their file had, when the same extractor made it; empty (everything is recomputed)
+/// otherwise, saying why.
 fn previous_rows(
     path: &Path,
     extractor: &str,
     names: &[String],
-) -> HashMap<String, (FileStamp, FeatureRow)> {
+) -> HashMap<String, (FileStamp, Vec<FeatureRow>)> {
     if !path.exists() {
         return HashMap::new();
     }
-    let previous = || -> Result<Option<HashMap<String, (FileStamp, FeatureRow)>>> {
+    type ByFile = HashMap<String, (FileStamp, Vec<FeatureRow>)>;
+    let previous = || -> Result<Option<ByFile>> {
         let (df, metadata) = parquet::read_with_metadata(path)?;
         if metadata.get(META_EXTRACTOR).map(String::as_str) != Some(extractor) {
             return Ok(None);
@@ -226,15 +231,18 @@ fn previous_rows(
                 .context("no file stamps in its metadata")?,
         )
         .context("unreadable file stamps in its metadata")?;
-        Ok(Some(
-            tables::feature_rows(&df, names)?
-                .into_iter()
-                .filter_map(|row| {
-                    let &(size, mtime_ns) = inputs.get(&row.path)?;
-                    Some((row.path.clone(), (FileStamp { size, mtime_ns }, row)))
-                })
-                .collect(),
-        ))
+        let mut by_file: ByFile = HashMap::new();
+        for row in tables::feature_rows(&df, names)? {
+            let Some(&(size, mtime_ns)) = inputs.get(&row.path) else {
+                continue;
+            };
+            by_file
+                .entry(row.path.clone())
+                .or_insert_with(|| (FileStamp { size, mtime_ns }, Vec::new()))
+                .1
+                .push(row);
+        }
+        Ok(Some(by_file))
     };
     match previous() {
         Ok(Some(rows)) => rows,
@@ -261,21 +269,53 @@ fn extract_file(
     abs: &Path,
     extractors: &ExtractorCache,
     settings: &Settings,
-) -> Result<FeatureRow, String> {
+) -> Result<Vec<FeatureRow>, String> {
     let labels = row.labels.ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
     let duration_s = decoded.duration_s();
     let extractor = extractors.get(decoded.sample_rate);
-    let features = extractor
-        .extract(&decoded.samples)
+    let segments = extractor
+        .extract_segments(&decoded.samples)
         .map_err(|e| e.to_string())?;
-    Ok(FeatureRow {
-        path: row.path.clone(),
+    Ok(file_rows(
+        &row.path,
         labels,
-        sample_rate: decoded.sample_rate,
+        decoded.sample_rate,
         duration_s,
-        n_frames: features.n_frames,
-        tuning: features.tuning,
-        values: features.values,
-    })
+        settings.config.features.segment_seconds.is_some(),
+        segments,
+    ))
+}
+
+/// The table rows of one file's features ([`Extractor::extract_segments`]): one row, or one
+/// per segment (numbered in time order, with its span in seconds) when `segmented`.
+///
+/// [`Extractor::extract_segments`]: crate::features::Extractor::extract_segments
+pub(crate) fn file_rows(
+    path: &str,
+    labels: crate::corpus::Labels,
+    sample_rate: u32,
+    duration_s: f64,
+    segmented: bool,
+    segments: Vec<crate::features::Features>,
+) -> Vec<FeatureRow> {
+    let sr = f64::from(sample_rate);
+    segments
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| FeatureRow {
+            path: path.to_string(),
+            labels,
+            sample_rate,
+            duration_s,
+            n_frames: f.n_frames,
+            tuning: f.tuning,
+            segment: segmented.then(|| tables::SegmentSpan {
+                index: i as u32,
+                start_s: f.span.0 as f64 / sr,
+                end_s: f.span.1 as f64 / sr,
+            }),
+            values: f.values,
+        })
+        .collect()
 }

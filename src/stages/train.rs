@@ -218,13 +218,72 @@ pub fn fit_model(
 }
 
 /// The rows a run learns from: the features table, minus excluded classes, and the augmented
-/// rows (when balancing) whose source is one of them.
+/// rows (when balancing) whose source is one of them. A row is a recording, or one of its
+/// segments when `features.segment_seconds` is set; splits are always of recordings
+/// ([`Recordings`]), so a recording's segments never fall on both sides.
 pub struct Dataset {
     pub encoder: LabelEncoder,
     pub table: FeatureTable,
     pub y: Vec<usize>,
+    pub files: Recordings,
     pub augmented: Option<(FeatureTable, Vec<usize>)>,
     pub augmented_use: AugmentedUse,
+}
+
+/// The recordings of a [`Dataset`], in table order: each one's path, class, actor and rows
+/// (contiguous in the table: one, or one per segment).
+pub struct Recordings {
+    pub paths: Vec<String>,
+    pub y: Vec<usize>,
+    pub actors: Vec<u8>,
+    pub rows: Vec<std::ops::Range<usize>>,
+}
+
+impl Recordings {
+    /// Groups consecutive rows of the same path; fails when a path's rows are not together.
+    fn of(table: &FeatureTable, y: &[usize]) -> Result<Recordings> {
+        let mut files = Recordings {
+            paths: Vec::new(),
+            y: Vec::new(),
+            actors: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut seen = HashSet::new();
+        let mut start = 0;
+        for i in 1..=table.paths.len() {
+            if i < table.paths.len() && table.paths[i] == table.paths[start] {
+                continue;
+            }
+            let path = &table.paths[start];
+            if !seen.insert(path.as_str()) {
+                bail!("the rows of {path} are not consecutive; rerun extract");
+            }
+            files.paths.push(path.clone());
+            files.y.push(y[start]);
+            files.actors.push(table.actors[start]);
+            files.rows.push(start..i);
+            start = i;
+        }
+        Ok(files)
+    }
+
+    /// The table rows of these recordings, in order.
+    pub fn rows_of(&self, files: &[usize]) -> Vec<usize> {
+        files.iter().flat_map(|&f| self.rows[f].clone()).collect()
+    }
+
+    /// For the rows [`Recordings::rows_of`] lists, each recording's range within that list.
+    pub fn groups_of(&self, files: &[usize]) -> Vec<std::ops::Range<usize>> {
+        let mut at = 0;
+        files
+            .iter()
+            .map(|&f| {
+                let n = self.rows[f].len();
+                at += n;
+                at - n..at
+            })
+            .collect()
+    }
 }
 
 impl Dataset {
@@ -246,11 +305,13 @@ impl Dataset {
             .filter(|&i| encoder.encode(table.emotions[i]).is_some())
             .collect();
         let table = select(&table, &keep);
-        let y = table
+        let y: Vec<usize> = table
             .emotions
             .iter()
             .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
+        let files = Recordings::of(&table, &y)
+            .with_context(|| format!("cannot use {}", paths.features().display()))?;
         let mut table = table;
         let mut augmented =
             if config.train.augmented != AugmentedUse::None && paths.augmented().exists() {
@@ -285,14 +346,15 @@ impl Dataset {
             encoder,
             table,
             y,
+            files,
             augmented,
             augmented_use: config.train.augmented,
         })
     }
 
-    /// Augmented rows that may join the training part `train` (their source file is in it),
-    /// chosen to bring every class up to the largest class's count. Never a row made from a
-    /// file outside `train`.
+    /// Augmented rows that may join the training part `train` (recordings; an augmented row's
+    /// source file must be one of them), chosen to bring every class's training rows up to the
+    /// largest class's count. Never a row made from a file outside `train`.
     pub fn augmented_rows(&self, train: &[usize], seed: u64) -> Vec<usize> {
         let Some((aug, y_aug)) = &self.augmented else {
             return Vec::new();
@@ -303,11 +365,11 @@ impl Dataset {
             .expect("augmented rows have sources");
         let in_train: HashSet<&str> = train
             .iter()
-            .map(|&i| self.table.paths[i].as_str())
+            .map(|&f| self.files.paths[f].as_str())
             .collect();
         let mut counts = vec![0usize; self.encoder.len()];
-        for &i in train {
-            counts[self.y[i]] += 1;
+        for &f in train {
+            counts[self.files.y[f]] += self.files.rows[f].len();
         }
         let target = counts.iter().copied().max().unwrap_or(0);
         let mut candidates: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -332,8 +394,10 @@ impl Dataset {
         chosen
     }
 
-    /// Training matrix and labels for a split: its training rows plus `extra` augmented rows.
+    /// Training matrix and labels for a split: the rows of its training recordings plus
+    /// `extra` augmented rows.
     pub fn training_set(&self, train: &[usize], extra: &[usize]) -> (Array2<f64>, Vec<usize>) {
+        let train = &self.files.rows_of(train);
         let mut x = self.table.x.select(Axis(0), train);
         let mut y: Vec<usize> = train.iter().map(|&i| self.y[i]).collect();
         if let Some((aug, y_aug)) = &self.augmented {
@@ -379,11 +443,13 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let ds = Dataset::load(paths, config)?;
     let splits = config
         .split
-        .splits(&ds.y, &ds.table.actors)
+        .splits(&ds.files.y, &ds.files.actors)
         .map_err(|e| anyhow!("train: {e}"))?;
     let labels = ds.encoder.labels();
     log::info!(
-        "train: {} rows, {} classes ({}), {} augmented rows available, {} splits x {} models",
+        "train: {} recordings ({} rows), {} classes ({}), {} augmented rows available, {} splits \
+         x {} models",
+        ds.files.paths.len(),
         ds.y.len(),
         labels.len(),
         labels.join(", "),
@@ -437,7 +503,12 @@ fn run_job(
     let (x_train, y_train) = ds.training_set(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
     let x_train = scaler.transform(x_train.view());
-    let x_test = scaler.transform(ds.table.x.select(Axis(0), &split.test).view());
+    let x_test = scaler.transform(
+        ds.table
+            .x
+            .select(Axis(0), &ds.files.rows_of(&split.test))
+            .view(),
+    );
     let started = std::time::Instant::now();
     let (model, history) = fit_model(
         kind,
@@ -455,14 +526,18 @@ fn run_job(
         )
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();
-    let proba = model.classifier().predict_proba(x_test.view());
+    // One row per test recording: its segments' probabilities pooled, or its own row.
+    let proba = crate::models::pool_log_proba(
+        model.classifier().predict_proba(x_test.view()).view(),
+        &ds.files.groups_of(&split.test),
+    );
     let predicted = crate::models::argmax_rows(proba.view());
     log::info!(
-        "train: {} {} {}: {} train rows (+{} augmented), {} test rows, {:.1} s",
+        "train: {} {} {}: {} train rows (+{} augmented), {} test recordings, {:.1} s",
         split.protocol,
         split.fold,
         kind.name(),
-        split.train.len(),
+        y_train.len() - extra.len(),
         extra.len(),
         split.test.len(),
         started.elapsed().as_secs_f64()
@@ -473,7 +548,7 @@ fn run_job(
         predicted,
         proba,
         history,
-        n_train: split.train.len(),
+        n_train: y_train.len() - extra.len(),
         n_augmented: extra.len(),
         fit_seconds,
     })
@@ -522,12 +597,12 @@ fn write_predictions(
     for r in results {
         let split = &splits[r.split];
         for (k, &i) in split.test.iter().enumerate() {
-            path.push(ds.table.paths[i].clone());
+            path.push(ds.files.paths[i].clone());
             protocol.push(split.protocol);
             fold.push(split.fold.clone());
             model.push(r.model);
-            actor.push(i32::from(ds.table.actors[i]));
-            truth.push(labels[ds.y[i]].clone());
+            actor.push(i32::from(ds.files.actors[i]));
+            truth.push(labels[ds.files.y[i]].clone());
             predicted.push(labels[r.predicted[k]].clone());
             for (c, p) in probs.iter_mut().enumerate() {
                 p.push(r.proba[[k, c]]);
@@ -566,7 +641,7 @@ fn write_splits(
     for (s, extra) in splits.iter().zip(extras) {
         for (rows, name) in [(&s.train, "train"), (&s.test, "test")] {
             for &i in rows {
-                path.push(ds.table.paths[i].clone());
+                path.push(ds.files.paths[i].clone());
                 source.push(None::<String>);
                 protocol.push(s.protocol);
                 fold.push(s.fold.clone());
@@ -578,7 +653,12 @@ fn write_splits(
                 .source_paths
                 .as_ref()
                 .expect("augmented rows have sources");
+            // One line per augmented recording, however many segment rows it gave.
+            let mut listed = HashSet::new();
             for &j in extra {
+                if !listed.insert(aug.paths[j].as_str()) {
+                    continue;
+                }
                 path.push(aug.paths[j].clone());
                 source.push(Some(sources[j].clone()));
                 protocol.push(s.protocol);
@@ -683,7 +763,7 @@ pub struct ModelCard {
 /// SVM's support vectors and coefficients; for
 /// the random forest, which smartcore cannot export, no weights file is written).
 fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()> {
-    let all: Vec<usize> = (0..ds.y.len()).collect();
+    let all: Vec<usize> = (0..ds.files.paths.len()).collect();
     let extra = ds.augmented_rows(&all, config.train.seed);
     let (x, y) = ds.training_set(&all, &extra);
     let scaler = Scaler::fit(x.view());
@@ -702,7 +782,7 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
             labels: ds.encoder.labels(),
             feature_names: config.features.feature_names(),
             scaler: scaler.clone(),
-            n_train: all.len(),
+            n_train: y.len() - extra.len(),
             n_augmented: extra.len(),
             config: config.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
