@@ -54,6 +54,7 @@ fn svm_matches_sklearn_svc() {
             gamma,
             tol,
             max_iter: None,
+            ..SvmParams::default()
         };
         let svm = params.fit(x.view(), &y, k).unwrap();
 
