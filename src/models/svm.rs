@@ -233,8 +233,8 @@ impl SvmParams {
                 }
                 let sol = solve_c_svc(&q, &signs, self.c, self.tol, max_iter);
                 if self.probability {
-                    let seed = self.seed ^ ((i as u64) << 32 | j as u64);
-                    let dec = self.cross_validated_decisions(&gram, &rows, &signs, max_iter, seed);
+                    let seed = self.seed ^ (((i as u64) << 32) | j as u64);
+                    let dec = self.cross_validated_decisions(&q, &signs, max_iter, seed);
                     let (a, b) = sigmoid_train(&dec, &signs);
                     prob_a.push(a);
                     prob_b.push(b);
@@ -293,13 +293,13 @@ impl SvmParams {
         })
     }
 
-    /// libsvm's `svm_binary_svc_probability` decision values: the pair's rows (`rows`, labels
-    /// `signs`) shuffled and cut into 5 folds; each fold's decision values come from a solve on
-    /// the other four (a fold whose training part has one label only gets +-1).
+    /// libsvm's `svm_binary_svc_probability` decision values: the pair's rows (labels
+    /// `signs`, signed kernel `q`, row-major `l x l`) shuffled and cut into 5 folds; each
+    /// fold's decision values come from a solve on the other four (a fold whose training part
+    /// has one label only gets +-1).
     fn cross_validated_decisions(
         &self,
-        gram: &Array2<f64>,
-        rows: &[usize],
+        q: &[f64],
         signs: &[f64],
         max_iter: u64,
         seed: u64,
@@ -307,7 +307,7 @@ impl SvmParams {
         use rand::seq::SliceRandom;
         use rand::SeedableRng;
         const FOLDS: usize = 5;
-        let l = rows.len();
+        let l = signs.len();
         let mut perm: Vec<usize> = (0..l).collect();
         perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         let mut dec = vec![0.0; l];
@@ -329,21 +329,25 @@ impl SvmParams {
                 continue;
             }
             let m = train.len();
-            let mut q = vec![0.0; m * m];
+            let mut sub = vec![0.0; m * m];
             for (a, &ra) in train.iter().enumerate() {
-                for (b, &rb) in train.iter().enumerate() {
-                    q[a * m + b] = ys[a] * ys[b] * gram[[rows[ra], rows[rb]]];
+                let row = &q[ra * l..(ra + 1) * l];
+                for (dst, &rb) in sub[a * m..(a + 1) * m].iter_mut().zip(&train) {
+                    *dst = row[rb];
                 }
             }
-            let sol = solve_c_svc(&q, &ys, self.c, self.tol, max_iter);
+            let sol = solve_c_svc(&sub, &ys, self.c, self.tol, max_iter);
+            // q[h][t] = s_h s_t K(h, t), so alpha_t s_t K(h, t) = s_h alpha_t q[h][t].
+            let support: Vec<(usize, f64)> = train
+                .iter()
+                .zip(&sol.alpha)
+                .filter(|(_, &a)| a > 0.0)
+                .map(|(&t, &a)| (t, a))
+                .collect();
             for &h in held {
-                let mut d = -sol.rho;
-                for (a, &ra) in train.iter().enumerate() {
-                    if sol.alpha[a] > 0.0 {
-                        d += sol.alpha[a] * ys[a] * gram[[rows[h], rows[ra]]];
-                    }
-                }
-                dec[h] = d;
+                let row = &q[h * l..(h + 1) * l];
+                let sum: f64 = support.iter().map(|&(t, a)| a * row[t]).sum();
+                dec[h] = signs[h] * sum - sol.rho;
             }
         }
         dec
