@@ -77,7 +77,8 @@ build_private_binary "$WORK"
 VENV="${SKL_VENV:-/tmp/sklvenv}"
 setup_venv "$VENV" "$ROOT/tools/reference/requirements-sklearn.txt" "sklearn, numpy, pandas, pyarrow, threadpoolctl"
 
-# ---- config for ours: the repository's pipeline.toml with [data] paths made absolute -----------
+# ---- config for ours: presets/file-level.toml (one row per file, as the reference trains on)
+# with [data] paths made absolute ----------------------------------------------------------------
 # toml_set SRC DST SECTION KEY VALUE [KEY VALUE ...]: copy SRC to DST with KEY = VALUE (raw TOML)
 # in [SECTION]: existing assignments of those keys there are dropped and the new ones written right
 # after the section header (the section is appended if missing); then DST is parsed to check.
@@ -122,7 +123,7 @@ EOF
 }
 q() { printf '"%s"' "$1"; }  # a TOML basic string (paths here have no quotes or backslashes)
 mkdir -p "$WORK/out" "$WORK/reports"
-SRC_CONFIG="$ROOT/pipeline.toml"
+SRC_CONFIG="$ROOT/presets/file-level.toml"
 [[ -f "$SRC_CONFIG" ]] || die "no $SRC_CONFIG"
 toml_set "$SRC_CONFIG" "$WORK/pipeline.toml" data root "$(q "$CORPUS")" \
   out_dir "$(q "$WORK/out")" reports_dir "$(q "$WORK/reports")" || die "could not write the temporary config"

@@ -332,7 +332,11 @@ mod tests {
     fn shipped_config_and_presets_are_valid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let shipped = Config::load(&root.join("pipeline.toml")).unwrap();
-        assert_eq!(shipped.features.feature_names().len(), 2 * (40 + 12 + 128));
+        // MFCC with both deltas, chroma, log-mel, rms, zcr, 7 contrast bands and 4 shape values.
+        assert_eq!(
+            shipped.features.feature_names().len(),
+            2 * (3 * 40 + 12 + 128 + 2 + 7 + 4)
+        );
         // The original preset is the built-in default, paths apart.
         let mut original = Config::load(&root.join("presets/original.toml")).unwrap();
         original.data = DataConfig::default();
@@ -340,5 +344,12 @@ mod tests {
         let si = Config::load(&root.join("presets/speaker-independent.toml")).unwrap();
         assert!(si.train.speaker_normalization);
         assert_eq!(si.features, shipped.features);
+        assert_eq!(si.audio, shipped.audio);
+        assert_eq!(si.models, shipped.models);
+        assert_eq!(si.augment, shipped.augment);
+        // The file-level preset: the 360 per-file columns the releases before segments used.
+        let fl = Config::load(&root.join("presets/file-level.toml")).unwrap();
+        assert_eq!(fl.features.feature_names().len(), 2 * (40 + 12 + 128));
+        assert_eq!(fl.features.segment_seconds, None);
     }
 }

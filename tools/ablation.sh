@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Ablation over the levers of issue 4: runs `ser-pipeline run --stage all` once per variant (each
-# a list of --set overrides on top of ./pipeline.toml) over the RAVDESS copy, and prints a
-# Markdown table of the mean accuracy / macro F1 / min class recall per protocol.
+# a list of --set overrides on top of ./pipeline.toml, or on top of another config when the list
+# starts with @FILE) over the RAVDESS copy, and prints a Markdown table of the mean accuracy /
+# macro F1 / min class recall per protocol.
 #
 # Usage: tools/ablation.sh [VARIANT ...]     (default: every variant below, in order;
-#        'NAME|key=value;key=value' runs an ad-hoc variant)
+#        'NAME|key=value;key=value' or 'NAME|@config.toml;key=value' runs an ad-hoc variant)
 # Env:   RAVDESS_DIR (default data/ravdess), ABLATION_OUT (default target/ablation),
 #        MODEL (the model whose numbers are tabled; default mlp), CARGO_TARGET_DIR,
 #        SER_PIPELINE_BIN (see below)
@@ -24,15 +25,18 @@ else
 fi
 
 # name | overrides (separated by ';') on top of ./pipeline.toml (the recommended config, 'default').
+rich='features.families=["mfcc","mfcc_delta","mfcc_delta2","chroma","log_mel","rms","zcr","spectral_contrast","spectral_centroid","spectral_bandwidth","spectral_rolloff","spectral_flatness"]'
 variants=(
-  'original|features.families=["mfcc","chroma","mel"];features.stats=["mean"]'
-  'original+std|features.families=["mfcc","chroma","mel"]'
+  'original|@presets/original.toml;models.train=["mlp","svm"]'
+  'file_level|@presets/file-level.toml'
+  "file_level+rich22k+trim40|@presets/file-level.toml;audio.sample_rate=22050;$rich;features.trim_top_db=40.0"
+  'default-calibration|models.svm.probability=false'
   'default|'
-  'default+rich_families|features.families=["mfcc","mfcc_delta","chroma","log_mel","rms","zcr","spectral_contrast","spectral_centroid","spectral_bandwidth","spectral_rolloff","spectral_flatness"]'
-  'default+trim|features.trim_top_db=60.0'
-  'default+augment_all_x2|augment.classes="all";augment.copies=2;train.augmented="all"'
+  'default-augment|augment.enabled=false;train.augmented="none"'
+  'default+segments_0.5s|features.segment_seconds=0.5;features.segment_hop_seconds=0.25'
+  'file_level+speaker_norm|@presets/file-level.toml;train.speaker_normalization=true'
   'default+speaker_norm|train.speaker_normalization=true'
-  'default+speaker_norm+augment_all_x2|train.speaker_normalization=true;augment.classes="all";augment.copies=2;train.augmented="all"'
+  'default+speaker_norm+segments_0.5s|train.speaker_normalization=true;features.segment_seconds=0.5;features.segment_hop_seconds=0.25'
 )
 declare -A by_name
 order=()
@@ -50,7 +54,12 @@ printf '|---|---|---|---|---|---|---|\n'
 for name in "${order[@]}"; do
   sets=()
   IFS=';' read -ra parts <<< "${by_name[$name]}"
-  for p in "${parts[@]+"${parts[@]}"}"; do [ -n "$p" ] && sets+=(--set "$p"); done
+  for p in "${parts[@]+"${parts[@]}"}"; do
+    case "$p" in
+      @*) sets+=(--config "${p#@}") ;;
+      ?*) sets+=(--set "$p") ;;
+    esac
+  done
   case "$out" in /*) dir="$out/$name" ;; *) dir="$PWD/$out/$name" ;; esac
   rm -rf "$dir"
   start=$(date +%s.%N)
