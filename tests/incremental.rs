@@ -206,3 +206,39 @@ fn row_group_sizes(ws: &Workspace) -> Vec<usize> {
         .map(|g| g.num_rows())
         .collect()
 }
+
+/// With segment rows, a changed file's segments are recomputed with it, the rest reused, and
+/// both tables equal a `--force` recomputation's; a lost segments table recomputes everything.
+#[test]
+fn segment_tables_are_incremental_too() {
+    let ws = Workspace::new("[features]\nsegment_seconds = 0.1\n");
+    let written = make_corpus(&ws.corpus(), &[1, 2], 16000, 0.3);
+    let n = written.len();
+    run(&ws, &["run", "--stage", "extract"], 0);
+    let segments = || parquet::read(&ws.out("segments.parquet")).unwrap();
+    let before = segments();
+    // A longer recording in place of one: more segments for it, the others' rows reused.
+    let y = voice(8, 2, 2, 16000, 0.6);
+    write_wav16(&ws.corpus().join(&written[3]), &y, 1, 16000);
+    let log = run(&ws, &["run", "--stage", "extract"], 0);
+    assert_logged(&log, &format!("extract: {} reused, 1 computed", n - 1));
+    let incremental = segments();
+    assert!(incremental.height() > before.height());
+    let incremental_files = features(&ws);
+    run(&ws, &["run", "--stage", "extract", "--force"], 0);
+    assert_same_table(
+        &incremental,
+        &segments(),
+        "segments: incremental vs --force",
+    );
+    assert_same_table(
+        &incremental_files,
+        &features(&ws),
+        "files: incremental vs --force",
+    );
+    // Without its segments table, nothing is reused (and the table comes back).
+    std::fs::remove_file(ws.out("segments.parquet")).unwrap();
+    let log = run(&ws, &["run", "--stage", "extract"], 0);
+    assert_logged(&log, &format!("extract: 0 reused, {n} computed"));
+    assert_same_table(&incremental, &segments(), "segments after loss");
+}

@@ -279,9 +279,11 @@ fn a_song_corpus_with_six_emotions_trains_on_six_classes() {
         .all(|v| v == "song"));
 }
 
-/// With `features.segment_seconds`, features.parquet and augmented.parquet hold one row per
-/// segment; splits are still of recordings (a file's segments never straddle a split, nor do
-/// augmented copies of test files train), and predictions are one row per test recording.
+/// With `features.segment_seconds`, segments.parquet and augmented_segments.parquet hold one
+/// row per segment beside the per-file tables, which keep their schema; splits are still of
+/// recordings (a file's segments never straddle a split, nor do augmented copies of test files
+/// train), and predictions are one row per test recording. Back without segments, the segment
+/// tables are removed.
 #[test]
 fn segment_rows_train_per_recording_and_predict_per_recording() {
     let ws = Workspace::new(&format!(
@@ -290,8 +292,12 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
     let files = corpus(&ws);
     run_all(&ws);
 
-    let features = parquet::read(&ws.out("features.parquet")).unwrap();
+    let per_file = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(per_file.height(), files.len());
+    assert!(per_file.column("segment").is_err());
+    let features = parquet::read(&ws.out("segments.parquet")).unwrap();
     assert!(features.height() > 2 * files.len(), "{}", features.height());
+    assert_eq!(features.width(), per_file.width() + 3);
     let paths = strings(&features, "path");
     let segment = features.column("segment").unwrap().i64().unwrap();
     let start = features.column("segment_start_s").unwrap().f64().unwrap();
@@ -315,8 +321,11 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
         assert!(ids.len() >= 3, "{ids:?}");
     }
     let aug = parquet::read(&ws.out("augmented.parquet")).unwrap();
+    assert_eq!(aug.height(), 2 * files.len());
+    let aug = parquet::read(&ws.out("augmented_segments.parquet")).unwrap();
     assert!(aug.height() > 2 * files.len());
     assert!(aug.column("segment").is_ok());
+    assert!(aug.column("source_path").is_ok());
 
     // Splits list recordings once each; no test recording or its copies train.
     let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
@@ -382,4 +391,20 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\"emotion\""), "{text}");
+
+    // Without segments again: the segment tables go, the per-file ones stay.
+    std::fs::write(
+        ws.path().join("pipeline.toml"),
+        format!(
+            "[data]\nroot = \"corpus\"\nout_dir = \"out\"\nreports_dir = \"reports\"\n{CONFIG}"
+        ),
+    )
+    .unwrap();
+    run_all(&ws);
+    assert!(!ws.out("segments.parquet").exists());
+    assert!(!ws.out("augmented_segments.parquet").exists());
+    assert_eq!(
+        parquet::read(&ws.out("features.parquet")).unwrap().height(),
+        files.len()
+    );
 }

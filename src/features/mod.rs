@@ -789,41 +789,56 @@ impl Extractor {
         Some((frames(seconds), frames(hop_seconds)))
     }
 
-    /// Pooled features of each segment of a mono signal: the frames of the (trimmed) signal,
-    /// computed once, cut into the windows of [`segment_windows`] (`segment_seconds` long,
-    /// every `segment_hop_seconds`, in frames of `hop_length`), each pooled as
-    /// [`Extractor::extract`] pools a whole signal. A segment's `span` runs from its first
-    /// frame's centre to its last frame's end (`hop_length` samples on), within the signal's
-    /// span; `n_frames` is its frame count; `tuning` is the whole signal's. Without
-    /// `segment_seconds`, one segment: [`Extractor::extract`]'s result.
+    /// Pooled features of each segment of a mono signal: [`Extractor::extract_all`]'s
+    /// segments, or, without `segment_seconds`, one segment: [`Extractor::extract`]'s result.
     pub fn extract_segments(&self, y: &[f32]) -> Result<Vec<Features>, FeatureError> {
-        let Some((w, h)) = self.segment_frames() else {
+        if self.params.segment_seconds.is_none() {
             return Ok(vec![self.extract(y)?]);
+        }
+        Ok(self.extract_all(y)?.1)
+    }
+
+    /// The whole signal's pooled features and, when `segment_seconds` is set, each segment's
+    /// (else none). The frames of the (trimmed) signal are computed once and cut into the
+    /// windows of [`segment_windows`] (`segment_seconds` long, every `segment_hop_seconds`, in
+    /// frames of `hop_length`), each pooled as [`Extractor::extract`] pools a whole signal. A
+    /// segment's `span` runs from its first frame's centre to its last frame's end
+    /// (`hop_length` samples on), within the signal's span; `n_frames` is its frame count;
+    /// `tuning` is the whole signal's.
+    pub fn extract_all(&self, y: &[f32]) -> Result<(Features, Vec<Features>), FeatureError> {
+        let Some((w, h)) = self.segment_frames() else {
+            return Ok((self.extract(y)?, Vec::new()));
         };
         let frames = self.frames_with(y, false)?;
         let n = frames.families.first().map_or(0, |(_, m)| m.nrows());
         let hop = self.params.hop_length;
         let (s0, s1) = frames.span;
-        segment_windows(n, w, h)
-            .into_iter()
-            .map(|(start, end)| {
-                let mut values = Vec::new();
-                for (family, matrix) in &frames.families {
-                    let at = values.len();
-                    let window = matrix.slice(ndarray::s![start..end, ..]);
-                    stats::pool_into(window, &self.params.stats, &mut values);
-                    if values[at..].iter().any(|v| !v.is_finite()) {
-                        return Err(FeatureError::NonFinite(family.name()));
-                    }
+        let pool = |start: usize, end: usize| -> Result<Features, FeatureError> {
+            let mut values = Vec::new();
+            for (family, matrix) in &frames.families {
+                let at = values.len();
+                let window = matrix.slice(ndarray::s![start..end, ..]);
+                stats::pool_into(window, &self.params.stats, &mut values);
+                if values[at..].iter().any(|v| !v.is_finite()) {
+                    return Err(FeatureError::NonFinite(family.name()));
                 }
-                Ok(Features {
-                    values,
-                    n_frames: end - start,
-                    tuning: frames.tuning,
-                    span: ((s0 + start * hop).min(s1), (s0 + end * hop).min(s1)),
-                })
+            }
+            Ok(Features {
+                values,
+                n_frames: end - start,
+                tuning: frames.tuning,
+                span: ((s0 + start * hop).min(s1), (s0 + end * hop).min(s1)),
             })
-            .collect()
+        };
+        let whole = Features {
+            span: frames.span,
+            ..pool(0, n)?
+        };
+        let segments = segment_windows(n, w, h)
+            .into_iter()
+            .map(|(start, end)| pool(start, end))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((whole, segments))
     }
 
     /// Pooled features of a mono signal, in [`FeatureParams::feature_names`] order.
@@ -955,6 +970,18 @@ mod tests {
             assert_eq!(seg.n_frames, b - a);
             assert_eq!(seg.span, ((a * 512).min(y.len()), (b * 512).min(y.len())));
         }
+        // The whole signal pooled beside its segments: what extract gives.
+        let (whole, again) = ex.extract_all(&y).unwrap();
+        assert_eq!(again, segments);
+        let unsegmented = FeatureParams {
+            segment_seconds: None,
+            segment_hop_seconds: None,
+            ..p.clone()
+        };
+        assert_eq!(
+            whole,
+            Extractor::new(&unsegmented, sr as u32).extract(&y).unwrap()
+        );
         // A window longer than the signal: one segment, the whole signal's features.
         let long = FeatureParams {
             segment_seconds: Some(5.0),

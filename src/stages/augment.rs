@@ -92,8 +92,7 @@ impl AugmentConfig {
     }
 }
 
-/// One augmented row: the features row (its `path` is `<source>#aug<copy>`; one per segment
-/// when segmenting) and its provenance.
+/// One augmented row: the features row (its `path` is `<source>#aug<copy>`) and its provenance.
 struct AugRow {
     row: FeatureRow,
     source_path: String,
@@ -156,7 +155,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     );
     let extractors = ExtractorCache::new(&settings.config.features);
     let progress = Progress::new("augment", jobs.len(), settings.progress);
-    let results: Vec<Result<Vec<AugRow>, Skipped>> = jobs
+    let results: Vec<Result<(AugRow, Vec<AugRow>), Skipped>> = jobs
         .par_iter()
         .map(|&(row, copy)| {
             let abs = paths.corpus_root.join(&row.path);
@@ -174,18 +173,54 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .collect();
     progress.finish();
     let mut rows = Vec::new();
+    let mut segment_rows = Vec::new();
     let mut skipped = Vec::new();
     for r in results {
         match r {
-            Ok(segments) => rows.extend(segments),
+            Ok((whole, segments)) => {
+                rows.push(whole);
+                segment_rows.extend(segments);
+            }
             Err(s) => skipped.push(s),
         }
     }
     skipped.dedup_by(|a, b| a.path == b.path);
     let names = settings.config.features.feature_names();
+    write_table(&paths.augmented(), &rows, &names, false)?;
+    log::info!(
+        "augment: wrote {} ({} rows)",
+        paths.augmented().display(),
+        rows.len()
+    );
+    if settings.config.features.segment_seconds.is_some() {
+        write_table(&paths.augmented_segments(), &segment_rows, &names, true)?;
+        log::info!(
+            "augment: wrote {} ({} segments)",
+            paths.augmented_segments().display(),
+            segment_rows.len()
+        );
+    } else if paths.augmented_segments().exists() {
+        // A segment table of an earlier configuration would only mislead.
+        std::fs::remove_file(paths.augmented_segments()).with_context(|| {
+            format!(
+                "augment: cannot remove {}",
+                paths.augmented_segments().display()
+            )
+        })?;
+    }
+    Ok(skipped)
+}
+
+/// `augmented.parquet` (or, `segmented`, `augmented_segments.parquet`): the features columns
+/// with `source_path`, `augmentation` and `augmentation_params` after `path`.
+fn write_table(
+    path: &std::path::Path,
+    rows: &[AugRow],
+    names: &[String],
+    segmented: bool,
+) -> Result<()> {
     let feature_rows: Vec<FeatureRow> = rows.iter().map(|r| r.row.clone()).collect();
-    let segmented = settings.config.features.segment_seconds.is_some();
-    let mut df = tables::features_frame(&feature_rows, &names, segmented)?;
+    let mut df = tables::features_frame(&feature_rows, names, segmented)?;
     df.insert_column(
         1,
         Column::new(
@@ -211,14 +246,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             rows.iter().map(|r| r.params.as_str()).collect::<Vec<_>>(),
         ),
     )?;
-    parquet::write(&paths.augmented(), &mut df)
-        .with_context(|| format!("augment: cannot write {}", paths.augmented().display()))?;
-    log::info!(
-        "augment: wrote {} ({} rows)",
-        paths.augmented().display(),
-        rows.len()
-    );
-    Ok(skipped)
+    parquet::write(path, &mut df)
+        .with_context(|| format!("augment: cannot write {}", path.display()))
 }
 
 fn augment_file(
@@ -227,7 +256,7 @@ fn augment_file(
     abs: &std::path::Path,
     extractors: &ExtractorCache,
     settings: &Settings,
-) -> Result<Vec<AugRow>, String> {
+) -> Result<(AugRow, Vec<AugRow>), String> {
     let cfg = &settings.config.augment;
     let labels = row.labels.ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
@@ -239,26 +268,27 @@ fn augment_file(
         decoded.sample_rate,
         &mut rng,
     );
-    let segments = extractors
+    let (whole, segments) = extractors
         .get(decoded.sample_rate)
-        .extract_segments(&samples)
+        .extract_all(&samples)
         .map_err(|e| e.to_string())?;
     let transform = &applied[0];
-    let rows = super::extract::file_rows(
+    let (whole, segments) = super::extract::file_rows(
         &format!("{}#aug{copy}", row.path),
         labels,
         decoded.sample_rate,
         samples.len() as f64 / f64::from(decoded.sample_rate),
-        settings.config.features.segment_seconds.is_some(),
+        whole,
         segments,
     );
-    Ok(rows
-        .into_iter()
-        .map(|r| AugRow {
-            row: r,
-            source_path: row.path.clone(),
-            augmentation: transform.name().to_string(),
-            params: transform.params(),
-        })
-        .collect())
+    let with_provenance = |r: FeatureRow| AugRow {
+        row: r,
+        source_path: row.path.clone(),
+        augmentation: transform.name().to_string(),
+        params: transform.params(),
+    };
+    Ok((
+        with_provenance(whole),
+        segments.into_iter().map(with_provenance).collect(),
+    ))
 }

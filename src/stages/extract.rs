@@ -1,5 +1,6 @@
 //! extract: decode every usable file of the manifest and compute its pooled features, files in
-//! parallel, into `features.parquet` (one row per file, one named column per feature value).
+//! parallel, into `features.parquet` (one row per file, one named column per feature value)
+//! and, when `features.segment_seconds` is set, `segments.parquet` (one row per segment).
 //!
 //! Incremental per file: `features.parquet` carries in its Parquet metadata which extractor
 //! made it (a hash of the program version and the `[audio]` and `[features]` sections) and the
@@ -56,7 +57,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let mut previous = if settings.force {
         HashMap::new()
     } else {
-        previous_rows(&paths.features(), &extractor, &names)
+        previous_rows(paths, params.segment_seconds.is_some(), &extractor, &names)
     };
     // Stamped before decoding: a file changed during the run is recomputed by the next one.
     let stamps: Vec<Option<FileStamp>> = usable
@@ -69,8 +70,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .zip(&stamps)
         .map(|(row, stamp)| {
             previous.get(&row.path).is_some_and(|(old_stamp, old)| {
-                stamp.as_ref() == Some(old_stamp)
-                    && old.iter().all(|o| row.labels.as_ref() == Some(&o.labels))
+                stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.0.labels)
             })
         })
         .collect();
@@ -98,36 +98,22 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
     let segmented = params.segment_seconds.is_some();
-    let schema = tables::features_frame(&[], &names, segmented)?
-        .schema()
-        .as_ref()
-        .clone();
-    let mut n_rows = 0;
-    parquet::write_batched(&paths.features(), &schema, metadata, |sink| {
-        let row_group = settings.config.data.row_group_rows;
-        let mut pending: Option<DataFrame> = None;
-        // Writes row groups of `row_group` rows from the pending rows (never empty), and the
-        // shorter rest too when `all` (the end of the table).
-        let mut flush = |pending: &mut Option<DataFrame>, all: bool| -> Result<()> {
-            while let Some(df) = pending.take() {
-                let height = df.height();
-                if height < row_group && !all {
-                    *pending = Some(df);
-                    break;
-                }
-                let take = height.min(row_group);
-                // One contiguous chunk per column: the writer makes a row group per chunk.
-                let mut group = df.slice(0, take);
-                group.rechunk_mut();
-                sink(&group)?;
-                *pending = (take < height).then(|| df.slice(take as i64, height - take));
-            }
-            Ok(())
-        };
+    let schema_of = |segmented: bool| -> Result<polars::prelude::Schema> {
+        Ok(tables::features_frame(&[], &names, segmented)?
+            .schema()
+            .as_ref()
+            .clone())
+    };
+    let row_group = settings.config.data.row_group_rows;
+    let (mut n_rows, mut n_segments) = (0, 0);
+    // Fills features.parquet and, when segmenting, segments.parquet, chunk by chunk.
+    let mut fill = |features: Sink<'_>, mut segments: Option<Sink<'_>>| -> Result<()> {
+        let mut pending = RowGroups::new(row_group);
+        let mut pending_segments = RowGroups::new(row_group);
         for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
             // Reused rows are taken out of the previous table first (in order), then the rest
             // are computed in parallel and merged back in manifest order.
-            let reused: Vec<Option<Vec<FeatureRow>>> = chunk
+            let reused: Vec<Option<FileRows>> = chunk
                 .iter()
                 .zip(chunk_reuse)
                 .map(|(row, &reuse)| {
@@ -140,7 +126,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 .filter(|(_, r)| r.is_none())
                 .map(|(&row, _)| row)
                 .collect();
-            let computed: Vec<Result<Vec<FeatureRow>, Skipped>> = todo
+            let computed: Vec<Result<FileRows, Skipped>> = todo
                 .par_iter()
                 .map(|row| {
                     let abs = paths.corpus_root.join(&row.path);
@@ -159,42 +145,77 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 .collect();
             let mut computed = computed.into_iter();
             let mut rows = Vec::with_capacity(chunk.len());
+            let mut segment_rows = Vec::new();
             for reused in reused {
                 let result = match reused {
                     Some(old) => Ok(old),
                     None => computed.next().expect("one result per file to compute"),
                 };
                 match result {
-                    Ok(features) => rows.extend(features),
+                    Ok((whole, segments)) => {
+                        rows.push(whole);
+                        segment_rows.extend(segments);
+                    }
                     Err(s) => skipped.push(s),
                 }
             }
+            n_rows += rows.len();
+            n_segments += segment_rows.len();
             if !rows.is_empty() {
-                n_rows += rows.len();
-                let df = tables::features_frame(&rows, &names, segmented)?;
-                drop(rows);
-                match &mut pending {
-                    Some(p) => {
-                        p.vstack_mut_owned(df)?;
-                    }
-                    None => pending = Some(df),
+                pending.push(tables::features_frame(&rows, &names, false)?, features)?;
+            }
+            if let Some(sink) = segments.as_deref_mut() {
+                if !segment_rows.is_empty() {
+                    pending_segments
+                        .push(tables::features_frame(&segment_rows, &names, true)?, sink)?;
                 }
-                flush(&mut pending, false)?;
             }
         }
-        flush(&mut pending, true)
-    })
-    .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
+        pending.finish(features)?;
+        if let Some(sink) = segments {
+            pending_segments.finish(sink)?;
+        }
+        Ok(())
+    };
+    let features_schema = schema_of(false)?;
+    let write = |fill: &mut dyn FnMut(Sink<'_>, Option<Sink<'_>>) -> Result<()>| {
+        if segmented {
+            let segments_schema = schema_of(true)?;
+            // segments.parquet is complete (renamed into place) before features.parquet.
+            parquet::write_batched(&paths.features(), &features_schema, metadata.clone(), |f| {
+                parquet::write_batched(&paths.segments(), &segments_schema, metadata.clone(), |s| {
+                    fill(f, Some(s))
+                })
+                .with_context(|| format!("cannot write {}", paths.segments().display()))
+            })
+        } else {
+            parquet::write_batched(&paths.features(), &features_schema, metadata.clone(), |f| {
+                fill(f, None)
+            })
+        }
+    };
+    write(&mut fill)
+        .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
+    if !segmented && paths.segments().exists() {
+        // A segment table of an earlier configuration would only mislead.
+        std::fs::remove_file(paths.segments())
+            .with_context(|| format!("extract: cannot remove {}", paths.segments().display()))?;
+    }
     progress.finish();
     log::info!("extract: {n_reused} reused, {n_todo} computed");
     log::info!(
-        "extract: wrote {} ({} {} x {} features, {} skipped)",
+        "extract: wrote {} ({} files x {} features, {} skipped)",
         paths.features().display(),
         n_rows,
-        if segmented { "segments" } else { "files" },
         names.len(),
         skipped.len()
     );
+    if segmented {
+        log::info!(
+            "extract: wrote {} ({n_segments} segments)",
+            paths.segments().display()
+        );
+    }
     Ok(skipped)
 }
 
@@ -208,19 +229,84 @@ fn extractor_id(config: &Config) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The rows of the previous `features.parquet` by file (one, or one per segment), with the
-/// stamp their file had, when the same extractor made it; empty (everything is recomputed)
+/// Where a table's row groups go ([`parquet::write_batched`]'s writer).
+type Sink<'a> = &'a mut dyn FnMut(&DataFrame) -> Result<()>;
+
+/// A table's rows and the file stamps in its metadata.
+type PreviousTable = (Vec<FeatureRow>, HashMap<String, (u64, u64)>);
+
+/// A file's rows: its `features.parquet` row and its `segments.parquet` rows (none unless
+/// segmenting).
+type FileRows = (FeatureRow, Vec<FeatureRow>);
+
+/// Row groups of about `rows` rows, gathered from chunks and written when full.
+struct RowGroups {
+    rows: usize,
+    pending: Option<DataFrame>,
+}
+
+impl RowGroups {
+    fn new(rows: usize) -> RowGroups {
+        RowGroups {
+            rows,
+            pending: None,
+        }
+    }
+
+    /// Adds rows and writes every full row group.
+    fn push(
+        &mut self,
+        df: DataFrame,
+        sink: &mut dyn FnMut(&DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        match &mut self.pending {
+            Some(p) => {
+                p.vstack_mut_owned(df)?;
+            }
+            None => self.pending = Some(df),
+        }
+        self.flush(sink, false)
+    }
+
+    /// Writes the rest (the end of the table).
+    fn finish(&mut self, sink: Sink<'_>) -> Result<()> {
+        self.flush(sink, true)
+    }
+
+    fn flush(&mut self, sink: Sink<'_>, all: bool) -> Result<()> {
+        while let Some(df) = self.pending.take() {
+            let height = df.height();
+            if height < self.rows && !all {
+                self.pending = Some(df);
+                break;
+            }
+            let take = height.min(self.rows);
+            // One contiguous chunk per column: the writer makes a row group per chunk.
+            let mut group = df.slice(0, take);
+            group.rechunk_mut();
+            sink(&group)?;
+            self.pending = (take < height).then(|| df.slice(take as i64, height - take));
+        }
+        Ok(())
+    }
+}
+
+/// The rows of the previous tables by file, with the stamp their file had, when the same
+/// extractor made them: `features.parquet`, and when `segmented` `segments.parquet` too (a
+/// file without segment rows there is recomputed). Empty (everything is recomputed)
 /// otherwise, saying why.
 fn previous_rows(
-    path: &Path,
+    paths: &Paths,
+    segmented: bool,
     extractor: &str,
     names: &[String],
-) -> HashMap<String, (FileStamp, Vec<FeatureRow>)> {
+) -> HashMap<String, (FileStamp, FileRows)> {
+    let path = paths.features();
     if !path.exists() {
         return HashMap::new();
     }
-    type ByFile = HashMap<String, (FileStamp, Vec<FeatureRow>)>;
-    let previous = || -> Result<Option<ByFile>> {
+    type ByFile = HashMap<String, (FileStamp, FileRows)>;
+    let read = |path: &Path| -> Result<Option<PreviousTable>> {
         let (df, metadata) = parquet::read_with_metadata(path)?;
         if metadata.get(META_EXTRACTOR).map(String::as_str) != Some(extractor) {
             return Ok(None);
@@ -231,16 +317,32 @@ fn previous_rows(
                 .context("no file stamps in its metadata")?,
         )
         .context("unreadable file stamps in its metadata")?;
+        Ok(Some((tables::feature_rows(&df, names)?, inputs)))
+    };
+    let previous = || -> Result<Option<ByFile>> {
+        let Some((rows, inputs)) = read(&path)? else {
+            return Ok(None);
+        };
         let mut by_file: ByFile = HashMap::new();
-        for row in tables::feature_rows(&df, names)? {
+        for row in rows {
             let Some(&(size, mtime_ns)) = inputs.get(&row.path) else {
                 continue;
             };
-            by_file
-                .entry(row.path.clone())
-                .or_insert_with(|| (FileStamp { size, mtime_ns }, Vec::new()))
-                .1
-                .push(row);
+            by_file.insert(
+                row.path.clone(),
+                (FileStamp { size, mtime_ns }, (row, Vec::new())),
+            );
+        }
+        if segmented {
+            let Some((rows, _)) = read(&paths.segments())? else {
+                return Ok(None);
+            };
+            for row in rows {
+                if let Some((_, (_, segments))) = by_file.get_mut(&row.path) {
+                    segments.push(row);
+                }
+            }
+            by_file.retain(|_, (_, (_, segments))| !segments.is_empty());
         }
         Ok(Some(by_file))
     };
@@ -254,10 +356,7 @@ fn previous_rows(
             HashMap::new()
         }
         Err(e) => {
-            log::warn!(
-                "extract: cannot reuse {} ({e:#}); recomputing every file",
-                path.display()
-            );
+            log::warn!("extract: cannot reuse the previous tables ({e:#}); recomputing every file");
             HashMap::new()
         }
     }
@@ -269,53 +368,58 @@ fn extract_file(
     abs: &Path,
     extractors: &ExtractorCache,
     settings: &Settings,
-) -> Result<Vec<FeatureRow>, String> {
+) -> Result<FileRows, String> {
     let labels = row.labels.ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
     let duration_s = decoded.duration_s();
     let extractor = extractors.get(decoded.sample_rate);
-    let segments = extractor
-        .extract_segments(&decoded.samples)
+    let (whole, segments) = extractor
+        .extract_all(&decoded.samples)
         .map_err(|e| e.to_string())?;
     Ok(file_rows(
         &row.path,
         labels,
         decoded.sample_rate,
         duration_s,
-        settings.config.features.segment_seconds.is_some(),
+        whole,
         segments,
     ))
 }
 
-/// The table rows of one file's features ([`Extractor::extract_segments`]): one row, or one
-/// per segment (numbered in time order, with its span in seconds) when `segmented`.
+/// The table rows of one file's features ([`Extractor::extract_all`]): its row, and one row
+/// per segment (numbered in time order, with its span in seconds).
 ///
-/// [`Extractor::extract_segments`]: crate::features::Extractor::extract_segments
+/// [`Extractor::extract_all`]: crate::features::Extractor::extract_all
 pub(crate) fn file_rows(
     path: &str,
     labels: crate::corpus::Labels,
     sample_rate: u32,
     duration_s: f64,
-    segmented: bool,
+    whole: crate::features::Features,
     segments: Vec<crate::features::Features>,
-) -> Vec<FeatureRow> {
+) -> FileRows {
     let sr = f64::from(sample_rate);
-    segments
+    let row = |f: crate::features::Features, segment: Option<tables::SegmentSpan>| FeatureRow {
+        path: path.to_string(),
+        labels,
+        sample_rate,
+        duration_s,
+        n_frames: f.n_frames,
+        tuning: f.tuning,
+        segment,
+        values: f.values,
+    };
+    let segment_rows = segments
         .into_iter()
         .enumerate()
-        .map(|(i, f)| FeatureRow {
-            path: path.to_string(),
-            labels,
-            sample_rate,
-            duration_s,
-            n_frames: f.n_frames,
-            tuning: f.tuning,
-            segment: segmented.then(|| tables::SegmentSpan {
+        .map(|(i, f)| {
+            let span = tables::SegmentSpan {
                 index: i as u32,
                 start_s: f.span.0 as f64 / sr,
                 end_s: f.span.1 as f64 / sr,
-            }),
-            values: f.values,
+            };
+            row(f, Some(span))
         })
-        .collect()
+        .collect();
+    (row(whole, None), segment_rows)
 }

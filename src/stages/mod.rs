@@ -47,14 +47,18 @@ impl Stage {
         }
     }
 
-    /// The file whose presence means the stage has run.
-    fn output(self, paths: &Paths) -> PathBuf {
+    /// The files whose presence means the stage has run (with segment rows configured, the
+    /// segment tables too).
+    fn outputs(self, paths: &Paths, config: &Config) -> Vec<PathBuf> {
+        let segmented = config.features.segment_seconds.is_some();
         match self {
-            Stage::Scan => paths.manifest(),
-            Stage::Extract => paths.features(),
-            Stage::Augment => paths.augmented(),
-            Stage::Train => paths.predictions(),
-            Stage::Evaluate => paths.reports_dir.join("metrics.csv"),
+            Stage::Scan => vec![paths.manifest()],
+            Stage::Extract if segmented => vec![paths.features(), paths.segments()],
+            Stage::Extract => vec![paths.features()],
+            Stage::Augment if segmented => vec![paths.augmented(), paths.augmented_segments()],
+            Stage::Augment => vec![paths.augmented()],
+            Stage::Train => vec![paths.predictions()],
+            Stage::Evaluate => vec![paths.reports_dir.join("metrics.csv")],
         }
     }
 }
@@ -83,6 +87,14 @@ impl Paths {
     }
     pub fn augmented(&self) -> PathBuf {
         self.out_dir.join("augmented.parquet")
+    }
+    /// One row per segment of each file, when `features.segment_seconds` is set.
+    pub fn segments(&self) -> PathBuf {
+        self.out_dir.join("segments.parquet")
+    }
+    /// One row per segment of each augmented copy, when `features.segment_seconds` is set.
+    pub fn augmented_segments(&self) -> PathBuf {
+        self.out_dir.join("augmented_segments.parquet")
     }
     pub fn predictions(&self) -> PathBuf {
         self.out_dir.join("predictions.parquet")
@@ -153,7 +165,10 @@ pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
             Some(rec)
                 if !settings.force
                     && rec.fingerprint == fingerprint
-                    && stage.output(&paths).exists() =>
+                    && stage
+                        .outputs(&paths, &settings.config)
+                        .iter()
+                        .all(|p| p.exists()) =>
             {
                 log::info!(
                     "{}: up to date (inputs and settings unchanged; --force recomputes)",

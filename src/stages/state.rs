@@ -138,7 +138,9 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
         }
     }
     for upstream in Stage::ALL.iter().filter(|&&s| s < stage) {
-        h.update(stamp(&upstream.output(paths)));
+        for output in upstream.outputs(paths, config) {
+            h.update(stamp(&output));
+        }
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -217,10 +217,11 @@ pub fn fit_model(
     })
 }
 
-/// The rows a run learns from: the features table, minus excluded classes, and the augmented
-/// rows (when balancing) whose source is one of them. A row is a recording, or one of its
-/// segments when `features.segment_seconds` is set; splits are always of recordings
-/// ([`Recordings`]), so a recording's segments never fall on both sides.
+/// The rows a run learns from: the features table (or the segments table when
+/// `features.segment_seconds` is set), minus excluded classes, and the augmented rows (when
+/// balancing) whose source is one of them. A row is a recording, or one of its segments;
+/// splits are always of recordings ([`Recordings`]), so a recording's segments never fall on
+/// both sides.
 pub struct Dataset {
     pub encoder: LabelEncoder,
     pub table: FeatureTable,
@@ -289,15 +290,21 @@ impl Recordings {
 impl Dataset {
     pub fn load(paths: &Paths, config: &Config) -> Result<Dataset> {
         let names = config.features.feature_names();
-        let df = parquet::read(&paths.features())?;
+        // Segment rows when segmenting, else one row per file.
+        let (rows_path, augmented_path) = if config.features.segment_seconds.is_some() {
+            (paths.segments(), paths.augmented_segments())
+        } else {
+            (paths.features(), paths.augmented())
+        };
+        let df = parquet::read(&rows_path)?;
         let table = tables::feature_table(&df, &names)
-            .with_context(|| format!("cannot use {}", paths.features().display()))?;
+            .with_context(|| format!("cannot use {}", rows_path.display()))?;
         let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
         let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
         if encoder.len() < 2 {
             bail!(
                 "train: {} has {} class(es) after exclusions; need at least 2",
-                paths.features().display(),
+                rows_path.display(),
                 encoder.len()
             );
         }
@@ -311,13 +318,13 @@ impl Dataset {
             .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
         let files = Recordings::of(&table, &y)
-            .with_context(|| format!("cannot use {}", paths.features().display()))?;
+            .with_context(|| format!("cannot use {}", rows_path.display()))?;
         let mut table = table;
         let mut augmented =
-            if config.train.augmented != AugmentedUse::None && paths.augmented().exists() {
-                let df = parquet::read(&paths.augmented())?;
+            if config.train.augmented != AugmentedUse::None && augmented_path.exists() {
+                let df = parquet::read(&augmented_path)?;
                 let aug = tables::feature_table(&df, &names)
-                    .with_context(|| format!("cannot use {}", paths.augmented().display()))?;
+                    .with_context(|| format!("cannot use {}", augmented_path.display()))?;
                 let keep: Vec<usize> = (0..aug.paths.len())
                     .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
                     .collect();
