@@ -16,6 +16,13 @@ predict the same class (against scikit-learn's `predict`, which gives vote ties 
 class, and against its `break_ties=True` rule, which ours follows), and the mean fit time of each
 (ours from reports/fits.csv; both single-threaded).
 
+With segment rows (`features.segment_seconds` in the run's config) the rows come from
+segments.parquet and augmented_segments.parquet, and a test file's prediction is the argmax of
+the mean over its segments of log(max(p, 1e-12)), as ours. With `models.svm.probability` the SVC
+gets `probability=True` (libsvm's Platt scaling on its own 5-fold split, seeded by
+random_state=0, so not our folds) and its prediction is the argmax of those probabilities, as
+ours; the break_ties columns then repeat the plain ones.
+
 Replaces the ad-hoc probe that motivated the model (tools/svm_probe_draft.py, which used its own
 splits and no augmented rows).
 
@@ -47,8 +54,12 @@ def main():
     card = json.loads((a.data_dir / "models/svm/model.json").read_text())
     names, config = card["feature_names"], card["config"]
     svm = config["models"]["svm"]
-    feats = pd.read_parquet(a.data_dir / "features.parquet").set_index("path")
-    aug_path = a.data_dir / "augmented.parquet"
+    segmented = config["features"].get("segment_seconds") is not None
+    probability = bool(svm.get("probability", False))
+    table, aug_table = (("segments.parquet", "augmented_segments.parquet") if segmented
+                        else ("features.parquet", "augmented.parquet"))
+    feats = pd.read_parquet(a.data_dir / table).set_index("path")
+    aug_path = a.data_dir / aug_table
     aug = pd.read_parquet(aug_path).set_index("path") if aug_path.exists() else feats.iloc[:0]
     x = {"train": feats[names].to_numpy(float).copy(), "aug": aug[names].to_numpy(float).copy()}
     if config["train"]["speaker_normalization"]:
@@ -58,8 +69,11 @@ def main():
                 rows = (table["actor"] == actor).to_numpy()
                 if rows.any():
                     x[key][rows] = s.transform(x[key][rows])
-    row = {"train": {p: i for i, p in enumerate(feats.index)},
-           "aug": {p: i for i, p in enumerate(aug.index)}}
+    # Each path's rows (one, or one per segment), in table order.
+    row = {"train": {}, "aug": {}}
+    for key, table in (("train", feats), ("aug", aug)):
+        for i, p in enumerate(table.index):
+            row[key].setdefault(p, []).append(i)
     splits = pd.read_parquet(a.data_dir / "splits.parquet")
     preds = pd.read_parquet(a.data_dir / "predictions.parquet")
     preds = preds[preds.model == "svm"]
@@ -68,7 +82,7 @@ def main():
     results = []
     for (protocol, fold), sp in splits.groupby(["protocol", "fold"], sort=False):
         def rows(part, key):
-            return [row[key][p] for p in sp.loc[sp.part == part, "path"]]
+            return [i for p in dict.fromkeys(sp.loc[sp.part == part, "path"]) for i in row[key][p]]
         xtr = np.vstack([x["train"][rows("train", "train")], x["aug"][rows("train_augmented", "aug")]])
         ytr = np.concatenate([feats["emotion"].to_numpy()[rows("train", "train")],
                               aug["emotion"].to_numpy()[rows("train_augmented", "aug")]])
@@ -76,15 +90,29 @@ def main():
         test = list(ours.index)
         scaler = StandardScaler().fit(xtr)
         clf = SVC(kernel="rbf", C=svm["c"], gamma=svm["gamma"], tol=svm["tol"],
-                  max_iter=svm.get("max_iter") or -1)
+                  max_iter=svm.get("max_iter") or -1, probability=probability, random_state=0)
         start = time.perf_counter()
         clf.fit(scaler.transform(xtr), ytr)
         seconds = time.perf_counter() - start
-        xte = scaler.transform(x["train"][[row["train"][p] for p in test]])
-        theirs = clf.predict(xte)
-        # break_ties=True: the argmax of the ovr decision function, i.e. vote ties go to the
-        # more confident class, as ours.
-        broken = clf.classes_[np.argmax(clf.decision_function(xte), axis=1)]
+        groups = [row["train"][p] for p in test]
+        xte = scaler.transform(x["train"][[i for g in groups for i in g]])
+        bounds = np.cumsum([0] + [len(g) for g in groups])
+
+        def per_file(scores):
+            # A file's rows pooled: the mean log-probability (or the row itself, alone).
+            pooled = [scores[b0:b1].mean(axis=0) for b0, b1 in zip(bounds[:-1], bounds[1:])]
+            return clf.classes_[np.argmax(np.array(pooled), axis=1)]
+
+        if probability:
+            theirs = broken = per_file(np.log(np.maximum(clf.predict_proba(xte), 1e-12)))
+        elif segmented:
+            raise SystemExit("segment rows need models.svm.probability (the pooled rows need "
+                             "probabilities)")
+        else:
+            theirs = clf.predict(xte)
+            # break_ties=True: the argmax of the ovr decision function, i.e. vote ties go to
+            # the more confident class, as ours.
+            broken = clf.classes_[np.argmax(clf.decision_function(xte), axis=1)]
         truth = ours["true"].to_numpy()
         f = fits[(fits.protocol == protocol) & (fits.fold == fold)]
         results.append(dict(protocol=protocol, fold=fold,
@@ -96,7 +124,8 @@ def main():
                             sklearn_fit_s=seconds, ours_fit_s=float(f.fit_seconds.iloc[0])))
     df = pd.DataFrame(results)
     print(f"scikit-learn {sklearn.__version__}, {len(names)} features, "
-          f"C={svm['c']} gamma={svm['gamma']} tol={svm['tol']}, "
+          f"C={svm['c']} gamma={svm['gamma']} tol={svm['tol']}, probability={probability}, "
+          f"segment rows={segmented}, "
           f"speaker_normalization={config['train']['speaker_normalization']}")
     print("| protocol | folds | sklearn acc | sklearn acc, break_ties | ours acc | same as sklearn "
           "| same as break_ties | sklearn fit s | ours fit s |")
