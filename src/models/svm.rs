@@ -1,7 +1,7 @@
 //! An RBF-kernel support vector classifier with scikit-learn `SVC(kernel="rbf")` semantics
 //! (libsvm's C-SVC), written here: one binary SVM per pair of classes (one-vs-one, as libsvm
 //! and scikit-learn), each solved exactly by SMO with libsvm's second-order working-set
-//! selection (WSS3, Fan, Chen & Lin 2005) over a precomputed Gram matrix.
+//! selection (WSS3, Fan, Chen & Lin 2005) over the pair's precomputed kernel matrix.
 //!
 //! Why not smartcore's `svm::svc::SVC`: it is an online LaSVM-style solver (a fixed number of
 //! passes, not run to a KKT tolerance) with a `HashMap` kernel cache, and its prediction
@@ -9,10 +9,10 @@
 //! (`speed_probe_against_smartcore`, ignored test), smartcore's one-vs-one `MultiClassSVC` took
 //! 22.5 s to fit and 15.3 s to predict its training rows; this solver fits in 0.03 s. Ours
 //! follows libsvm's iterations, so its decision values match scikit-learn's to about 1e-7
-//! (`tests/svm_parity.rs`). At n of about 1000 the whole Gram matrix (8 MB) fits in memory, so
-//! there is no kernel cache policy and no shrinking. The cost is memory quadratic in the
-//! training rows (8 n^2 bytes, plus the largest pair's block): 66 MB at 2880 rows (every file
-//! with two augmented copies); tens of thousands of rows would need a real cache.
+//! (`tests/svm_parity.rs`). Each pair's kernel matrix is computed whole, so there is no kernel
+//! cache policy and no shrinking. The cost is memory quadratic in the largest pair's rows
+//! (8 l^2 bytes, twice that with probabilities): about 10 MB for the 1,150 rows of a pair of
+//! RAVDESS classes in 1 s segments; tens of thousands of rows per pair would need a real cache.
 //!
 //! Decision and probabilities:
 //! - [`Svm::decision_ovo`]: the pairwise decision values, `(n, k(k-1)/2)` in the order (0,1),
@@ -205,7 +205,6 @@ impl SvmParams {
             ));
         }
         let gamma = self.gamma.resolve(x);
-        let gram = rbf_kernel(x, x, gamma);
         // Rows of each class in data order: libsvm's (stable) grouping by class.
         let by_class: Vec<Vec<usize>> = (0..n_classes)
             .map(|c| (0..y.len()).filter(|&i| y[i] == c).collect())
@@ -225,10 +224,16 @@ impl SvmParams {
                 let max_iter = self
                     .max_iter
                     .unwrap_or_else(|| 10_000_000u64.max(100 * l as u64));
-                let mut q = vec![0.0; l * l];
-                for (a, &ra) in rows.iter().enumerate() {
-                    for (b, &rb) in rows.iter().enumerate() {
-                        q[a * l + b] = signs[a] * signs[b] * gram[[ra, rb]];
+                // The pair's kernel block, computed for this pair alone: memory stays at one
+                // pair's square (the whole Gram matrix of thousands of segment rows would not),
+                // for about 1.75 times the kernel evaluations of the whole matrix over all pairs.
+                let xp = x.select(Axis(0), &rows);
+                let k = rbf_kernel(xp.view(), xp.view(), gamma);
+                debug_assert!(k.is_standard_layout());
+                let (mut q, _) = k.into_raw_vec_and_offset();
+                for (a, qa) in q.chunks_exact_mut(l).enumerate() {
+                    for (v, &sb) in qa.iter_mut().zip(&signs) {
+                        *v *= signs[a] * sb;
                     }
                 }
                 let sol = solve_c_svc(&q, &signs, self.c, self.tol, max_iter);
