@@ -616,14 +616,14 @@ fn model_info(
     max_duration_s: f64,
 ) -> Value {
     let card = &predictor.card;
-    let mut groups: Vec<(String, usize)> = Vec::new();
-    for name in &card.feature_names {
-        let family = name.split('_').next().unwrap_or(name).to_owned();
-        match groups.last_mut() {
-            Some((last, n)) if *last == family => *n += 1,
-            _ => groups.push((family, 1)),
-        }
-    }
+    // The configured families, in column order, with their column counts (names such as
+    // `log_mel` or `mfcc_delta` have underscores, so the columns' first word would not do).
+    let params = &card.config.features;
+    let groups: Vec<(String, usize)> = params
+        .families
+        .iter()
+        .map(|&f| (f.name().to_owned(), params.dims(f) * params.stats.len()))
+        .collect();
     json!({
         "model": card.model,
         "version": card.version,
