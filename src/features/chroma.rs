@@ -255,14 +255,17 @@ pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f6
     let mut binwidth: Vec<f64> = frqbins.windows(2).map(|w| (w[1] - w[0]).max(1.0)).collect();
     binwidth.push(1.0);
     let half = (nc / 2.0).round();
-    let mut wts = Array2::<f64>::zeros((n_chroma, n_fft));
-    for (f, (&bin, &width)) in frqbins.iter().zip(&binwidth).enumerate() {
+    // librosa builds all n_fft columns and keeps the first 1 + n_fft / 2; each column is
+    // normalised on its own, so only the kept ones are computed.
+    let n_bins = n_fft / 2 + 1;
+    let mut wts = Array2::<f64>::zeros((n_chroma, n_bins));
+    for (f, (&bin, &width)) in frqbins.iter().zip(&binwidth).take(n_bins).enumerate() {
         for c in 0..n_chroma {
             let d = (bin - c as f64 + half + 10.0 * nc).rem_euclid(nc) - half;
             wts[[c, f]] = (-0.5 * (2.0 * d / width).powi(2)).exp();
         }
     }
-    for (f, &bin) in frqbins.iter().enumerate() {
+    for (f, &bin) in frqbins.iter().take(n_bins).enumerate() {
         let mut column = wts.column_mut(f);
         let norm = column.iter().map(|w| w * w).sum::<f64>().powf(0.5);
         let norm = if norm < TINY { 1.0 } else { norm };
@@ -271,7 +274,6 @@ pub fn chroma_filter(sample_rate: f64, n_fft: usize, n_chroma: usize, tuning: f6
     }
     // Start at C rather than A (base_c=True): roll by -3 bins per 12.
     let roll = 3 * (n_chroma / 12);
-    let n_bins = n_fft / 2 + 1;
     Array2::from_shape_fn((n_chroma, n_bins), |(c, f)| {
         f64::from(wts[[(c + roll) % n_chroma, f]] as f32)
     })
@@ -603,6 +605,56 @@ mod tests {
         let silent = Array2::<f32>::zeros((3, 1025));
         let c = chroma_frames_sparse(silent.view(), &SparseChroma::new(&fb));
         assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    /// `chroma_filter` as librosa computes it, every one of the `n_fft` columns.
+    fn chroma_filter_all_columns(
+        sr: f64,
+        n_fft: usize,
+        n_chroma: usize,
+        tuning: f64,
+    ) -> Array2<f64> {
+        let nc = n_chroma as f64;
+        let step = sr / n_fft as f64;
+        let mut frqbins: Vec<f64> = vec![0.0];
+        frqbins.extend((1..n_fft).map(|i| nc * hz_to_octs(i as f64 * step, tuning, n_chroma)));
+        frqbins[0] = frqbins[1] - 1.5 * nc;
+        let mut binwidth: Vec<f64> = frqbins.windows(2).map(|w| (w[1] - w[0]).max(1.0)).collect();
+        binwidth.push(1.0);
+        let half = (nc / 2.0).round();
+        let mut wts = Array2::<f64>::zeros((n_chroma, n_fft));
+        for (f, (&bin, &width)) in frqbins.iter().zip(&binwidth).enumerate() {
+            for c in 0..n_chroma {
+                let d = (bin - c as f64 + half + 10.0 * nc).rem_euclid(nc) - half;
+                wts[[c, f]] = (-0.5 * (2.0 * d / width).powi(2)).exp();
+            }
+        }
+        for (f, &bin) in frqbins.iter().enumerate() {
+            let mut column = wts.column_mut(f);
+            let norm = column.iter().map(|w| w * w).sum::<f64>().powf(0.5);
+            let norm = if norm < TINY { 1.0 } else { norm };
+            let octave_weight = (-0.5 * ((bin / nc - 5.0) / 2.0).powi(2)).exp();
+            column.mapv_inplace(|w| w / norm * octave_weight);
+        }
+        let roll = 3 * (n_chroma / 12);
+        Array2::from_shape_fn((n_chroma, n_fft / 2 + 1), |(c, f)| {
+            f64::from(wts[[(c + roll) % n_chroma, f]] as f32)
+        })
+    }
+
+    #[test]
+    fn filter_of_the_kept_columns_is_librosas() {
+        for (sr, n_fft, n_chroma, tuning) in [
+            (22050.0, 2048, 12, 0.0),
+            (48000.0, 2048, 12, -0.23),
+            (16000.0, 512, 24, 0.41),
+            (8000.0, 16, 12, 0.1),
+        ] {
+            let a = chroma_filter(sr, n_fft, n_chroma, tuning);
+            let b = chroma_filter_all_columns(sr, n_fft, n_chroma, tuning);
+            assert_eq!(a.dim(), b.dim());
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
     }
 
     #[test]

@@ -734,7 +734,7 @@ impl Extractor {
             let log_mel = log_mel.as_ref().expect("computed");
             if mfcc_of_mean && !want_delta {
                 let n = log_mel.nrows() as f64;
-                let mean = (log_mel.sum_axis(Axis(0)) / n).insert_axis(Axis(0));
+                let mean = (stats::column_sums(log_mel.view()) / n).insert_axis(Axis(0));
                 self.dct.apply_rows(&mean)
             } else {
                 self.dct.apply_rows(log_mel)
