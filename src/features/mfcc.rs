@@ -40,20 +40,160 @@ fn power_to_db_slice(x: &mut [f64], amin: f64, top_db: Option<f64>) {
     floor_at_top_db(x, top_db);
 }
 
-/// [`power_to_db_slice`] compiled for AVX2 and FMA: [`ln_normal`] vectorises four lanes wide.
+/// [`power_to_db_slice`] compiled for AVX2 and FMA: [`ln_normal`] four lanes at a time.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA; `amin` must be at least `f64::MIN_POSITIVE`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn power_to_db_avx2(x: &mut [f64], amin: f64, top_db: Option<f64>) {
-    // max(v, amin) is a normal number or +inf; NaN gives amin, as f64::max does, in one
-    // comparison (vmaxpd) rather than f64::max's NaN test and blend.
-    for v in x.iter_mut() {
+    use std::arch::x86_64::*;
+    let tables = ln_tables();
+    let mut chunks = x.chunks_exact_mut(4);
+    let amin4 = _mm256_set1_pd(amin);
+    let scale = _mm256_set1_pd(DB_PER_NEPER);
+    for c in &mut chunks {
+        // SAFETY: c holds four values.
+        let v = unsafe { _mm256_loadu_pd(c.as_ptr()) };
+        // max(v, amin) with NaN giving amin, as f64::max does (vmaxpd returns its second
+        // operand when either is NaN): a normal number or +inf.
+        let clamped = _mm256_max_pd(v, amin4);
+        // SAFETY: AVX2 and FMA are enabled in this function.
+        let db = _mm256_mul_pd(unsafe { ln_normal4(clamped, tables) }, scale);
+        // SAFETY: as the load.
+        unsafe { _mm256_storeu_pd(c.as_mut_ptr(), db) };
+    }
+    for v in chunks.into_remainder() {
         let clamped = if *v > amin { *v } else { amin };
         *v = ln_normal(clamped) * DB_PER_NEPER;
     }
     floor_at_top_db(x, top_db);
+}
+
+/// [`ln_normal`] of four lanes: the same operations, so the same bits (tested).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn ln_normal4(
+    x: std::arch::x86_64::__m256d,
+    tables: &LnTables,
+) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    let ix = _mm256_castpd_si256(x);
+    // tmp + 2^62 keeps the shifts logical (AVX2 has no 64-bit arithmetic shift).
+    let tmp = _mm256_add_epi64(
+        _mm256_sub_epi64(ix, _mm256_set1_epi64x(LN_OFF as i64)),
+        _mm256_set1_epi64x(1 << 62),
+    );
+    let i = _mm256_and_si256(
+        _mm256_srli_epi64::<{ 52 - LN_TABLE_BITS }>(tmp),
+        _mm256_set1_epi64x(LN_TABLE_LEN as i64 - 1),
+    );
+    let biased = _mm256_srli_epi64::<52>(tmp);
+    let iz = _mm256_add_epi64(
+        _mm256_sub_epi64(
+            ix,
+            _mm256_and_si256(tmp, _mm256_set1_epi64x(LN_HIGH as i64)),
+        ),
+        _mm256_set1_epi64x(1 << 62),
+    );
+    let z = _mm256_castsi256_pd(iz);
+    // SAFETY: i < LN_TABLE_LEN, the tables' length.
+    let (invc, logc) = unsafe {
+        (
+            _mm256_i64gather_pd::<8>(tables.invc.as_ptr(), i),
+            _mm256_i64gather_pd::<8>(tables.logc.as_ptr(), i),
+        )
+    };
+    let r = _mm256_fmadd_pd(z, invc, _mm256_set1_pd(-1.0));
+    let kd = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(
+            biased,
+            _mm256_set1_epi64x(TWO52.to_bits() as i64),
+        )),
+        _mm256_set1_pd(TWO52 + 1024.0),
+    );
+    let w = _mm256_fmadd_pd(kd, _mm256_set1_pd(LN2_HI), logc);
+    let hi = _mm256_add_pd(w, r);
+    let lo = _mm256_fmadd_pd(
+        kd,
+        _mm256_set1_pd(LN2_LO),
+        _mm256_add_pd(_mm256_sub_pd(w, hi), r),
+    );
+    let r2 = _mm256_mul_pd(r, r);
+    let mut p = _mm256_set1_pd(LN_POLY[LN_POLY.len() - 1]);
+    for &a in LN_POLY.iter().rev().skip(1) {
+        p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(a));
+    }
+    let y = _mm256_add_pd(_mm256_fmadd_pd(r2, p, lo), hi);
+    let inf = _mm256_set1_pd(f64::INFINITY);
+    _mm256_blendv_pd(y, inf, _mm256_cmp_pd::<_CMP_EQ_OQ>(x, inf))
+}
+
+/// Table bits of [`ln_normal`]: 128 subintervals of its reduced range.
+const LN_TABLE_BITS: i32 = 7;
+const LN_TABLE_LEN: usize = 1 << LN_TABLE_BITS;
+/// The bits of 0.6875 less half a subinterval: the reduced argument `z` of [`ln_normal`] runs
+/// from `0.6875 - 2^-9` to `1.375 - 2^-8`, and 1 is the centre of subinterval 80.
+const LN_OFF: u64 = 0x3fe6_0000_0000_0000 - (1 << (52 - LN_TABLE_BITS - 1));
+/// Sign and exponent bits.
+const LN_HIGH: u64 = 0xfff0_0000_0000_0000;
+/// fdlibm's ln 2 in two parts; `k * LN2_HI` is exact for `|k| < 2^32`.
+#[allow(clippy::excessive_precision)]
+const LN2_HI: f64 = 6.93147180369123816490e-01;
+#[allow(clippy::excessive_precision)]
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+/// 2^52: `2^52 + n` has `n` in its low mantissa bits.
+const TWO52: f64 = 4_503_599_627_370_496.0;
+/// `ln(1 + r) = r + r^2 P(r)` for `|r| <= 2^-8 / 0.68`: Taylor's `-1/2, 1/3, ..., -1/8`
+/// (the next term is below 2^-60 of `r`).
+const LN_POLY: [f64; 7] = [-0.5, 1.0 / 3.0, -0.25, 0.2, -1.0 / 6.0, 1.0 / 7.0, -0.125];
+
+/// For each subinterval of [`ln_normal`]'s reduced range, `1 / c` for a `c` near its centre
+/// (exactly 1 for the one around 1) and `-ln(1 / c)`.
+struct LnTables {
+    invc: [f64; LN_TABLE_LEN],
+    logc: [f64; LN_TABLE_LEN],
+}
+
+fn ln_tables() -> &'static LnTables {
+    static TABLES: std::sync::OnceLock<LnTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = LnTables {
+            invc: [0.0; LN_TABLE_LEN],
+            logc: [0.0; LN_TABLE_LEN],
+        };
+        for i in 0..LN_TABLE_LEN {
+            let lo = f64::from_bits(LN_OFF + ((i as u64) << (52 - LN_TABLE_BITS)));
+            let hi = f64::from_bits(LN_OFF + ((i as u64 + 1) << (52 - LN_TABLE_BITS)));
+            if (lo..hi).contains(&1.0) {
+                (t.invc[i], t.logc[i]) = (1.0, 0.0);
+                continue;
+            }
+            // ln(z) = ln(z invc) - ln(invc) for any invc: of 128 doubles within 2^32 ulps
+            // (1e-6) of 2 / (lo + hi), the one whose logarithm is nearest a double (to ~1/200
+            // ulp), so the table's rounding adds next to nothing. (Spread pseudo-randomly: a
+            // few ulps apart the logarithms step by a near-constant fraction of an ulp, and
+            // their roundings repeat; 16/11 is such a centre.)
+            let centre = (2.0 / (lo + hi)).to_bits();
+            let (mut best, mut best_err) = (0.0, f64::INFINITY);
+            for j in 0u64..128 {
+                let offset = (j.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 31) as i64 - (1 << 32);
+                let invc = f64::from_bits(centre.wrapping_add_signed(offset));
+                let (h, l) = ln_double_double(invc);
+                let err = (l / h).abs();
+                if err < best_err {
+                    (best, best_err) = (invc, err);
+                    t.logc[i] = -h;
+                }
+            }
+            t.invc[i] = best;
+        }
+        t
+    })
 }
 
 /// Floors every value at the maximum less `top_db`, when given.
@@ -81,56 +221,81 @@ fn floor_at_top_db(x: &mut [f64], top_db: Option<f64>) {
     }
 }
 
-/// The natural logarithm of a positive normal number or +inf, without branches so a loop of it
-/// vectorises: fdlibm's `__ieee754_log` (error below 1 ulp; within 1 ulp of glibc's `log`,
-/// which [`f64::ln`] calls, tested), with its two final forms chosen by a select, its shortcut
-/// for `|f| < 2^-20` left out (the general form is as accurate there) and its polynomial in
-/// fused multiply-adds. `x = 2^k (1 + f)` with `sqrt(2)/2 <= 1 + f < sqrt(2)`, `s = f / (2 + f)`,
-/// `ln(1 + f) = f - s (f - R(s^2))` with fdlibm's minimax `R`. Zero, subnormals, negatives and
-/// NaN are not handled (the callers clamp to a normal `amin` first).
-#[inline(always)]
-// fdlibm's constants as fdlibm prints them (each rounds to the same double).
-#[allow(clippy::excessive_precision)]
-pub fn ln_normal(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.93147180369123816490e-01;
-    const LN2_LO: f64 = 1.90821492927058770002e-10;
-    const LG1: f64 = 6.666666666666735130e-01;
-    const LG2: f64 = 3.999999999940941908e-01;
-    const LG3: f64 = 2.857142874366239149e-01;
-    const LG4: f64 = 2.222219843214978396e-01;
-    const LG5: f64 = 1.818357216161805012e-01;
-    const LG6: f64 = 1.531383769920937332e-01;
-    const LG7: f64 = 1.479819860511658591e-01;
-    /// 2^52: `2^52 + n` has `n` in its low mantissa bits.
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    let bits = x.to_bits();
-    let hx = (bits >> 32) & 0x000f_ffff;
-    let i = (hx + 0x95f64) & 0x10_0000;
-    // 1 + f: the mantissa with exponent 0, or -1 when it is at least sqrt(2) (k one up).
-    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | ((i ^ 0x3ff0_0000) << 32));
-    // k + 1023 in a double's low mantissa bits, so k converts exactly by a subtraction (AVX2 has
-    // no 64-bit integer conversion).
-    let biased = (bits >> 52) + (i >> 20);
-    let dk = f64::from_bits(TWO52.to_bits() | biased) - (TWO52 + 1023.0);
-    let f = m - 1.0;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * LG6.mul_add(w, LG4).mul_add(w, LG2);
-    let t2 = z * LG7.mul_add(w, LG5).mul_add(w, LG3).mul_add(w, LG1);
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
-    let hx = hx as i64;
-    let far = ((hx - 0x6147a) | (0x6b851 - hx)) > 0;
-    let result = if far {
-        dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f)
-    } else {
-        dk * LN2_HI - ((s * (f - r) - dk * LN2_LO) - f)
+/// `ln(v)` for `v` in `[0.5, 2]` as an unevaluated sum `h + l` good to ~2^-100 relative (for
+/// building [`ln_normal`]'s table): `2 atanh(s)`, `s = (v - 1) / (v + 1)` in double-double, its
+/// series to `s^41`.
+fn ln_double_double(v: f64) -> (f64, f64) {
+    // Exact products and sums (fused multiply-add; Knuth's two-sum).
+    let two_prod = |a: f64, b: f64| {
+        let p = a * b;
+        (p, a.mul_add(b, -p))
     };
+    let two_sum = |a: f64, b: f64| {
+        let s = a + b;
+        let bb = s - a;
+        (s, (a - (s - bb)) + (b - bb))
+    };
+    let mul = |(ah, al): (f64, f64), (bh, bl): (f64, f64)| {
+        let (p, e) = two_prod(ah, bh);
+        two_sum(p, e + (ah * bl + al * bh))
+    };
+    let add = |(ah, al): (f64, f64), (bh, bl): (f64, f64)| {
+        let (s, e) = two_sum(ah, bh);
+        two_sum(s, e + al + bl)
+    };
+    // num = v - 1 is exact (Sterbenz); den = v + 1 in two parts.
+    let num = v - 1.0;
+    let (dh, dl) = two_sum(v, 1.0);
+    let sh = num / dh;
+    let (ph, pl) = two_prod(sh, dh);
+    let sl = (((num - ph) - pl) - sh * dl) / dh;
+    let s1 = two_sum(sh, sl);
+    let s2 = mul(s1, s1);
+    // Horner from the top: 1/(2n+1) as double-double (the division's remainder exactly).
+    let inv = |n: f64| {
+        let q = 1.0 / n;
+        (q, (-n).mul_add(q, 1.0) / n)
+    };
+    let mut sum = inv(41.0);
+    for n in (0..20).rev() {
+        sum = add(mul(sum, s2), inv(2.0 * n as f64 + 1.0));
+    }
+    let (h, l) = mul(mul(sum, s1), (2.0, 0.0));
+    two_sum(h, l)
+}
+
+/// The natural logarithm of a positive normal number or +inf, in the manner of glibc's `log`
+/// (without its separate path near 1): `x = 2^k z` with `z` in `[0.6855, 1.3711)` (so 1 is in
+/// the middle of a subinterval), `z`'s subinterval `i` by its top mantissa bits, and
+/// `ln x = k ln 2 - ln(invc_i) + ln(1 + r)`, `r = z invc_i - 1` (one fused multiply-add,
+/// `|r| < 0.0059`), `ln(1 + r)` by its Taylor polynomial to `r^8`, the sum `k ln2_hi + logc + r`
+/// kept in two parts. Within 1 ulp of glibc's `log` (which [`f64::ln`] calls) over 2.2 M
+/// test values, 93 % of them the same bits (the test allows 2 ulps). No division and no branch, so four lanes under AVX2 with two table gathers
+/// ([`power_to_db_slice`]). Zero, subnormals, negatives and NaN are not handled (the callers
+/// clamp to a normal `amin` first).
+pub fn ln_normal(x: f64) -> f64 {
+    let tables = ln_tables();
+    let ix = x.to_bits();
+    let tmp = ix.wrapping_sub(LN_OFF).wrapping_add(1 << 62);
+    let i = ((tmp >> (52 - LN_TABLE_BITS)) as usize) & (LN_TABLE_LEN - 1);
+    let biased = tmp >> 52;
+    let z = f64::from_bits(ix.wrapping_sub(tmp & LN_HIGH).wrapping_add(1 << 62));
+    let (invc, logc) = (tables.invc[i], tables.logc[i]);
+    let r = z.mul_add(invc, -1.0);
+    let kd = f64::from_bits(TWO52.to_bits() | biased) - (TWO52 + 1024.0);
+    let w = kd.mul_add(LN2_HI, logc);
+    let hi = w + r;
+    let lo = kd.mul_add(LN2_LO, (w - hi) + r);
+    let r2 = r * r;
+    let mut p = LN_POLY[LN_POLY.len() - 1];
+    for &a in LN_POLY.iter().rev().skip(1) {
+        p = p.mul_add(r, a);
+    }
+    let y = r2.mul_add(p, lo) + hi;
     if x == f64::INFINITY {
         x
     } else {
-        result
+        y
     }
 }
 
@@ -188,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn branch_free_ln_is_within_an_ulp_of_glibc() {
+    fn table_ln_is_within_two_ulps_of_glibc() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             // xorshift64*
@@ -197,7 +362,7 @@ mod tests {
             state ^= state >> 27;
             state.wrapping_mul(0x2545_f491_4f6c_dd1d)
         };
-        let mut worst = 0;
+        let (mut worst, mut n, mut same) = (0, 0usize, 0usize);
         let mut check = |x: f64| {
             let (a, b) = (ln_normal(x), x.ln());
             let d = if b == 0.0 {
@@ -205,8 +370,10 @@ mod tests {
             } else {
                 ulps(a, b)
             };
-            assert!(d <= 1, "ln({x:e}) = {a:e}, glibc {b:e}");
+            assert!(d <= 2, "ln({x:e}) = {a:e}, glibc {b:e}");
             worst = worst.max(d);
+            n += 1;
+            same += usize::from(d == 0);
         };
         // Every positive normal double: random bit patterns.
         for _ in 0..400_000 {
@@ -225,6 +392,10 @@ mod tests {
             check(std::f64::consts::SQRT_2 * (1.0 + (u - 0.5) * 1e-3));
             check(1.38 + 0.06 * u);
             check(1.41 + 0.02 * u);
+            // Across every subinterval's edges and around 1 on both sides.
+            check(0.68 + 0.7 * u);
+            check(1.0 + (u - 0.5) * 1e-12);
+            check(1.0 + (u - 0.5) * 0.03);
         }
         for x in [
             1e-10,
@@ -241,12 +412,33 @@ mod tests {
         }
         assert_eq!(ln_normal(1.0), 0.0);
         assert_eq!(ln_normal(f64::INFINITY), f64::INFINITY);
-        // Not the same function as glibc's: some values differ by that ulp.
-        assert_eq!(worst, 1);
+        // Not the same function as glibc's: some values differ, mostly not.
+        assert!(worst >= 1, "{worst}");
+        eprintln!("worst {worst} ulps, {same} of {n} the same bits");
+        assert!(same * 10 > n * 9, "{same} of {n} the same bits");
     }
 
     #[test]
-    fn wide_and_portable_decibels_agree_to_an_ulp() {
+    fn double_double_logarithm_of_the_table() {
+        assert_eq!(ln_double_double(1.0), (0.0, 0.0));
+        // ln(x^2) = 2 ln(x) with x^2 exact: (9/8)^2 = 81/64, (7/8)^2 = 49/64.
+        for x in [1.125, 0.875] {
+            let (h1, l1) = ln_double_double(x);
+            let (h2, l2) = ln_double_double(x * x);
+            assert!(((h2 - 2.0 * h1) + (l2 - 2.0 * l1)).abs() < 1e-31, "{x}");
+            assert_eq!(h1, f64::ln(x));
+        }
+        // The table's logarithms: each within 1/20 ulp of its double-double value.
+        let t = ln_tables();
+        for i in 0..LN_TABLE_LEN {
+            let (h, l) = ln_double_double(t.invc[i]);
+            assert_eq!(t.logc[i], -h, "{i}");
+            assert!(l.abs() <= f64::EPSILON / 32.0 * h.abs(), "{i}: {l:e} {h:e}");
+        }
+    }
+
+    #[test]
+    fn wide_and_portable_decibels_agree_to_two_ulps() {
         let src: Vec<f64> = (0..4099)
             .map(|i| (i as f64 * 0.7368).sin().powi(6) * 10f64.powi(i % 15 - 9))
             .chain([0.0, -1.0, f64::NAN, 1e-300])
@@ -271,10 +463,10 @@ mod tests {
             {
                 assert_eq!(a.to_bits(), c.to_bits());
             }
-            assert!((a - b).abs() <= 2.0 * f64::EPSILON * b.abs(), "{a} vs {b}");
+            assert!((a - b).abs() <= 3.0 * f64::EPSILON * b.abs(), "{a} vs {b}");
             differ += usize::from(a != b);
         }
-        assert!(differ < src.len() / 10, "{differ}");
+        assert!(differ < src.len() / 4, "{differ}");
         // NaN powers clamp to amin, as f64::max does: -100 dB before the floor.
         assert!(wide.iter().all(|v| v.is_finite()));
         // An amin below the normal range takes glibc's log.
