@@ -26,6 +26,7 @@
 //! `min`, `max`, `median`, `p10`, `p90` are `np.min`, `np.max`, `np.median` and
 //! `np.percentile` with linear interpolation), see [`stats`].
 
+pub mod block;
 pub mod chroma;
 pub mod delta;
 pub mod mel;
@@ -462,6 +463,67 @@ impl Frames {
     }
 }
 
+/// The mel power spectrogram and the chroma frames (through a [`chroma::SparseChroma`], see
+/// [`chroma::chroma_frames_sparse`]) of an `f32` power spectrogram, each when asked for, in one
+/// pass over blocks of sixteen frames ([`block`]): each block is transposed once for both. The
+/// mel values are [`MelBank::apply_rows`]'s bits; the chroma values
+/// [`chroma::chroma_frames_sparse`]'s.
+fn mel_and_chroma_f32(
+    power: ndarray::ArrayView2<'_, f32>,
+    mel_bank: Option<&MelBank>,
+    chroma: Option<&chroma::SparseChroma>,
+) -> (Option<Array2<f64>>, Option<Array2<f64>>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        return unsafe { mel_and_chroma_fma(power, mel_bank, chroma) };
+    }
+    mel_and_chroma_in::<false>(power, mel_bank, chroma)
+}
+
+/// [`mel_and_chroma_f32`] compiled for AVX2 with fused multiply-adds (chroma's sums only: Rust
+/// never fuses the mel sums' separate multiplications and additions).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn mel_and_chroma_fma(
+    power: ndarray::ArrayView2<'_, f32>,
+    mel_bank: Option<&MelBank>,
+    chroma: Option<&chroma::SparseChroma>,
+) -> (Option<Array2<f64>>, Option<Array2<f64>>) {
+    mel_and_chroma_in::<true>(power, mel_bank, chroma)
+}
+
+#[inline(always)]
+fn mel_and_chroma_in<const FMA: bool>(
+    power: ndarray::ArrayView2<'_, f32>,
+    mel_bank: Option<&MelBank>,
+    chroma: Option<&chroma::SparseChroma>,
+) -> (Option<Array2<f64>>, Option<Array2<f64>>) {
+    let n_frames = power.nrows();
+    let mut mel = mel_bank.map(|b| Array2::<f64>::zeros((n_frames, b.n_mels())));
+    let mut sums = chroma.map(|c| Array2::<f64>::zeros((n_frames, c.n_chroma())));
+    if n_frames > 0 && (mel.is_some() || sums.is_some()) {
+        let contiguous = power.as_standard_layout();
+        let matrix = contiguous.as_slice().expect("standard layout");
+        let mut blocks = block::Blocks::new(power.ncols());
+        for first in (0..n_frames).step_by(block::LANES) {
+            let (block, valid) = blocks.load(matrix, first);
+            if let (Some(bank), Some(out)) = (mel_bank, mel.as_mut()) {
+                let out = out.as_slice_mut().expect("fresh arrays are contiguous");
+                bank.apply_block(block, first, valid, out);
+            }
+            if let (Some(bank), Some(out)) = (chroma, sums.as_mut()) {
+                let out = out.as_slice_mut().expect("fresh arrays are contiguous");
+                chroma::sparse_block::<FMA>(bank, block, first, valid, out);
+            }
+        }
+    }
+    (mel, sums.map(chroma::normalised))
+}
+
 /// One planned [`Extractor`] per sample rate met, built on first use and shared by every
 /// thread (a corpus or a batch of uploads usually has one or two rates).
 pub struct ExtractorCache {
@@ -512,10 +574,12 @@ enum Front {
     F64(Stft<f64>),
 }
 
-/// One chroma filterbank in both precisions (its values are `f32`, so both are exact).
+/// One chroma filterbank in both precisions (its values are `f32`, so both are exact), and
+/// without its negligible weights for the `f32` front end.
 struct ChromaBank {
     f32: Array2<f32>,
     f64: Array2<f64>,
+    sparse: chroma::SparseChroma,
 }
 
 impl Extractor {
@@ -558,6 +622,7 @@ impl Extractor {
                 );
                 std::sync::Arc::new(ChromaBank {
                     f32: f64.mapv(|w| w as f32),
+                    sparse: chroma::SparseChroma::new(&f64),
                     f64,
                 })
             })
@@ -654,8 +719,36 @@ impl Extractor {
         .into_iter()
         .any(want);
         let power = stft.power(y);
+        let sr = f64::from(self.sample_rate);
 
-        let mut mel = (want(Family::Mel) || want_db).then(|| self.mel_bank.apply_rows(&power));
+        // Chroma's filterbank depends on the tuning estimated from the whole spectrogram.
+        let mut tuning = 0.0;
+        let chroma_bank = want(Family::Chroma).then(|| {
+            tuning = chroma::estimate_tuning_from_power(
+                power.view(),
+                sr,
+                self.params.n_fft,
+                self.params.n_chroma,
+            );
+            self.chroma_filter(tuning)
+        });
+        let want_mel = want(Family::Mel) || want_db;
+        // The f32 front end takes both filterbank products in one pass (chroma through the
+        // sparse filterbank); f64 the mel bank frame by frame and the whole chroma filterbank
+        // (its parity with librosa is to 1e-11).
+        let (mut mel, mut chroma_frames) = match T::as_f32(power.view()) {
+            Some(p) => mel_and_chroma_f32(
+                p,
+                want_mel.then_some(&self.mel_bank),
+                chroma_bank.as_ref().map(|b| &b.sparse),
+            ),
+            None => (
+                want_mel.then(|| self.mel_bank.apply_rows(&power)),
+                chroma_bank.as_ref().map(|bank| {
+                    chroma::chroma_frames_from_power(power.view(), T::pick(&bank.f32, &bank.f64))
+                }),
+            ),
+        };
         let mut log_mel = want_db.then(|| {
             let mut db = if want(Family::Mel) {
                 mel.clone().expect("computed")
@@ -669,7 +762,7 @@ impl Extractor {
             let log_mel = log_mel.as_ref().expect("computed");
             if mfcc_of_mean && !want_delta {
                 let n = log_mel.nrows() as f64;
-                let mean = (log_mel.sum_axis(Axis(0)) / n).insert_axis(Axis(0));
+                let mean = (stats::column_sums(log_mel.view()) / n).insert_axis(Axis(0));
                 self.dct.apply_rows(&mean)
             } else {
                 self.dct.apply_rows(log_mel)
@@ -708,22 +801,11 @@ impl Extractor {
         .into_iter()
         .any(want)
         .then(|| T::widen_array(magnitude.as_ref().expect("computed")));
-        let mut tuning = 0.0;
-        let sr = f64::from(self.sample_rate);
         let mut families = Vec::with_capacity(self.params.families.len());
         for &family in &self.params.families {
             let matrix = match family {
                 Family::Mfcc => mfcc.take().expect("computed"),
-                Family::Chroma => {
-                    tuning = chroma::estimate_tuning_from_power(
-                        power.view(),
-                        sr,
-                        self.params.n_fft,
-                        self.params.n_chroma,
-                    );
-                    let bank = self.chroma_filter(tuning);
-                    chroma::chroma_frames_from_power(power.view(), T::pick(&bank.f32, &bank.f64))
-                }
+                Family::Chroma => chroma_frames.take().expect("computed"),
                 Family::Mel => mel.take().expect("computed"),
                 Family::LogMel => log_mel.take().expect("computed"),
                 Family::MfccDelta => mfcc_delta.take().expect("computed"),

@@ -3,7 +3,7 @@
 //! filterbank product run in `f32` or `f64`; everything after them (decibels, DCT, chroma
 //! normalisation, the spectral-shape families, pooling) runs in `f64` either way.
 
-use ndarray::{Array2, CowArray, Ix2, LinalgScalar};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2, LinalgScalar};
 use num_traits::Float;
 use realfft::FftNum;
 
@@ -21,6 +21,8 @@ pub trait Real: FftNum + Float + LinalgScalar + Send + Sync {
     fn widen_owned(a: Array2<Self>) -> Array2<f64>;
     /// Of two copies of one matrix, the one of this type.
     fn pick<'a>(a32: &'a Array2<f32>, a64: &'a Array2<f64>) -> &'a Array2<Self>;
+    /// The matrix, when this type is `f32` (the kernels written for `f32` only).
+    fn as_f32<'a>(a: ArrayView2<'a, Self>) -> Option<ArrayView2<'a, f32>>;
 }
 
 impl Real for f32 {
@@ -42,6 +44,9 @@ impl Real for f32 {
     fn pick<'a>(a32: &'a Array2<f32>, _: &'a Array2<f64>) -> &'a Array2<f32> {
         a32
     }
+    fn as_f32<'a>(a: ArrayView2<'a, f32>) -> Option<ArrayView2<'a, f32>> {
+        Some(a)
+    }
 }
 
 impl Real for f64 {
@@ -62,5 +67,8 @@ impl Real for f64 {
     }
     fn pick<'a>(_: &'a Array2<f32>, a64: &'a Array2<f64>) -> &'a Array2<f64> {
         a64
+    }
+    fn as_f32<'a>(_: ArrayView2<'a, f64>) -> Option<ArrayView2<'a, f32>> {
+        None
     }
 }
