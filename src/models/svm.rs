@@ -11,8 +11,9 @@
 //! follows libsvm's iterations, so its decision values match scikit-learn's to about 1e-7
 //! (`tests/svm_parity.rs`). Each pair's kernel matrix is computed whole, so there is no kernel
 //! cache policy and no shrinking. The cost is memory quadratic in the largest pair's rows
-//! (8 l^2 bytes, twice that with probabilities): about 10 MB for the 1,150 rows of a pair of
-//! RAVDESS classes in 1 s segments; tens of thousands of rows per pair would need a real cache.
+//! (8 l^2 bytes, twice that with probabilities): 11.5 MB at l = 1,200, about a pair of RAVDESS
+//! classes' training rows in 1 s segments; tens of thousands of rows per pair would need a
+//! real kernel cache.
 //!
 //! Decision and probabilities:
 //! - [`Svm::decision_ovo`]: the pairwise decision values, `(n, k(k-1)/2)` in the order (0,1),
