@@ -18,7 +18,8 @@
 //!   below `best + tol`; training stops once more than `n_iter_no_change` consecutive epochs did
 //!   not improve, and the weights of the best-scoring epoch are returned. Without early stopping
 //!   the same rule runs on the training loss (`loss > best_loss - tol`) and the last weights are
-//!   returned.
+//!   returned. [`MlpParams::fit_grouped`] holds out whole groups of rows (a recording's
+//!   segments) instead: `ceil(fraction * groups)` of them, stratified the same way.
 //!
 //! Differences from scikit-learn: the random streams (ChaCha8 seeded by `seed`, not numpy's
 //! MT19937), so results match in distribution, not draw for draw; ties in the stratified
@@ -247,20 +248,39 @@ impl MlpParams {
         y: &[usize],
         n_classes: usize,
     ) -> Result<Fitted, MlpError> {
+        self.fit_grouped(x, y, n_classes, None)
+    }
+
+    /// [`MlpParams::fit`], where `groups[i]` names the recording row `i` comes from (rows of
+    /// one recording, e.g. its segments, share a class): early stopping then holds out whole
+    /// recordings (stratified by class, as [`MlpParams::fit`] holds out rows), so no
+    /// validation row has a sibling in training. With one row per group it is
+    /// [`MlpParams::fit`], draw for draw.
+    pub fn fit_grouped(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        n_classes: usize,
+        groups: Option<&[usize]>,
+    ) -> Result<Fitted, MlpError> {
         self.check()?;
         check_data(x, y, n_classes)?;
+        if groups.is_some_and(|g| g.len() != y.len()) {
+            return Err(MlpError::Data("one group per row is needed".into()));
+        }
         match self.precision {
-            Precision::F32 => self.fit_in::<f32>(x, y, n_classes),
-            Precision::F64 => self.fit_in::<f64>(x, y, n_classes),
+            Precision::F32 => self.fit_in::<f32>(x, y, n_classes, groups),
+            Precision::F64 => self.fit_in::<f64>(x, y, n_classes, groups),
         }
     }
 
-    /// [`MlpParams::fit`] with training arithmetic in `T`.
+    /// [`MlpParams::fit_grouped`] with training arithmetic in `T`.
     fn fit_in<T: Real>(
         &self,
         x: ArrayView2<'_, f64>,
         y: &[usize],
         n_classes: usize,
+        groups: Option<&[usize]>,
     ) -> Result<Fitted, MlpError> {
         let mut sizes = Vec::with_capacity(self.hidden_layers.len() + 2);
         sizes.push(x.ncols());
@@ -273,7 +293,12 @@ impl MlpParams {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let init = Net::<T>::from_mlp(&Mlp::glorot(&sizes, &mut rng));
         if self.early_stopping {
-            let (train, val) = stratified_split(y, n_classes, self.validation_fraction, &mut rng)?;
+            let (train, val) = match groups {
+                Some(groups) => {
+                    grouped_split(y, groups, n_classes, self.validation_fraction, &mut rng)?
+                }
+                None => stratified_split(y, n_classes, self.validation_fraction, &mut rng)?,
+            };
             let x_train = gather_rows::<T>(x, &train);
             let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
             let x_val = gather_rows::<T>(x, &val);
@@ -463,6 +488,36 @@ fn approximate_mode(counts: &[usize], n_draws: usize) -> Vec<usize> {
         }
     }
     drawn
+}
+
+/// [`stratified_split`] of whole groups: each group (in order of first appearance) is one unit
+/// with its first row's class; the units are split, then expanded to their rows (in row order
+/// within a group, the units in the split's order). With one row per group, the rows'
+/// [`stratified_split`] itself.
+fn grouped_split(
+    y: &[usize],
+    groups: &[usize],
+    n_classes: usize,
+    fraction: f64,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Vec<usize>, Vec<usize>), MlpError> {
+    let mut unit_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    for (i, &g) in groups.iter().enumerate() {
+        let u = *unit_of.entry(g).or_insert_with(|| {
+            units.push(Vec::new());
+            units.len() - 1
+        });
+        units[u].push(i);
+    }
+    if units.len() == y.len() {
+        return stratified_split(y, n_classes, fraction, rng);
+    }
+    let unit_y: Vec<usize> = units.iter().map(|rows| y[rows[0]]).collect();
+    let (train, val) = stratified_split(&unit_y, n_classes, fraction, rng)?;
+    let expand =
+        |us: Vec<usize>| -> Vec<usize> { us.into_iter().flat_map(|u| units[u].clone()).collect() };
+    Ok((expand(train), expand(val)))
 }
 
 /// scikit-learn's `train_test_split(stratify=y, test_size=fraction)`: `ceil(fraction * n)`
@@ -1239,6 +1294,7 @@ mod tests {
     use super::*;
     use ndarray::Array1;
     use serde::Deserialize;
+    use std::collections::BTreeSet;
 
     /// Standard normal draws (Box-Muller), deterministic for a seed.
     fn normals(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
@@ -1645,6 +1701,36 @@ mod tests {
             let best_before = h[..j].iter().map(|e| e.loss).fold(f64::INFINITY, f64::min);
             assert!(h[j].loss > best_before - params.tol, "epoch {}", j + 1);
         }
+    }
+
+    #[test]
+    fn grouped_split_holds_out_whole_groups_and_is_the_plain_split_for_singletons() {
+        // 40 recordings of 4 classes, 1-5 rows each.
+        let mut y = Vec::new();
+        let mut groups = Vec::new();
+        for g in 0..40usize {
+            for _ in 0..1 + g % 5 {
+                y.push(g % 4);
+                groups.push(g);
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (train, val) = grouped_split(&y, &groups, 4, 0.1, &mut rng).unwrap();
+        assert_eq!(train.len() + val.len(), y.len());
+        let val_groups: BTreeSet<usize> = val.iter().map(|&i| groups[i]).collect();
+        let train_groups: BTreeSet<usize> = train.iter().map(|&i| groups[i]).collect();
+        assert!(val_groups.is_disjoint(&train_groups));
+        // ceil(0.1 * 40) = 4 recordings held out, one per class.
+        assert_eq!(val_groups.len(), 4);
+        let classes: BTreeSet<usize> = val_groups.iter().map(|g| g % 4).collect();
+        assert_eq!(classes.len(), 4);
+        // One row per group: the rows' own split, draw for draw.
+        let singletons: Vec<usize> = (0..y.len()).collect();
+        let (a, b) = (
+            grouped_split(&y, &singletons, 4, 0.1, &mut ChaCha8Rng::seed_from_u64(9)).unwrap(),
+            stratified_split(&y, 4, 0.1, &mut ChaCha8Rng::seed_from_u64(9)).unwrap(),
+        );
+        assert_eq!(a, b);
     }
 
     #[test]

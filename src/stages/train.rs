@@ -193,16 +193,19 @@ impl Fitted {
 }
 
 /// Fits one model on scaled rows; the MLP also returns its training curve.
+/// `groups` (one per row, rows of a recording sharing one): the MLP's early stopping then holds
+/// out whole recordings.
 pub fn fit_model(
     kind: ModelKind,
     models: &ModelsConfig,
     x: ndarray::ArrayView2<'_, f64>,
     y: &[usize],
     n_classes: usize,
+    groups: Option<&[usize]>,
 ) -> Result<(Fitted, Vec<Epoch>)> {
     Ok(match kind {
         ModelKind::Mlp => {
-            let fitted = models.mlp.fit(x, y, n_classes)?;
+            let fitted = models.mlp.fit_grouped(x, y, n_classes, groups)?;
             (Fitted::Mlp(fitted.model), fitted.history)
         }
         ModelKind::RandomForest => (
@@ -401,6 +404,34 @@ impl Dataset {
         chosen
     }
 
+    /// Which recording each row of [`Dataset::training_set`]`(train, extra)` belongs to, when
+    /// rows are segments (an augmented row counts as its source recording's); `None` with one
+    /// row per recording, so that fits see the rows as scikit-learn does.
+    pub fn training_groups(&self, train: &[usize], extra: &[usize]) -> Option<Vec<usize>> {
+        if self.files.rows.iter().all(|r| r.len() == 1) {
+            return None;
+        }
+        let mut groups: Vec<usize> = train
+            .iter()
+            .flat_map(|&f| std::iter::repeat_n(f, self.files.rows[f].len()))
+            .collect();
+        if let Some((aug, _)) = &self.augmented {
+            let sources = aug
+                .source_paths
+                .as_ref()
+                .expect("augmented rows have sources");
+            let file_of: std::collections::HashMap<&str, usize> = self
+                .files
+                .paths
+                .iter()
+                .enumerate()
+                .map(|(f, p)| (p.as_str(), f))
+                .collect();
+            groups.extend(extra.iter().map(|&j| file_of[sources[j].as_str()]));
+        }
+        Some(groups)
+    }
+
     /// Training matrix and labels for a split: the rows of its training recordings plus
     /// `extra` augmented rows.
     pub fn training_set(&self, train: &[usize], extra: &[usize]) -> (Array2<f64>, Vec<usize>) {
@@ -508,6 +539,7 @@ fn run_job(
     config: &Config,
 ) -> Result<JobResult> {
     let (x_train, y_train) = ds.training_set(&split.train, extra);
+    let groups = ds.training_groups(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
     let x_train = scaler.transform(x_train.view());
     let x_test = scaler.transform(
@@ -523,6 +555,7 @@ fn run_job(
         x_train.view(),
         &y_train,
         ds.encoder.len(),
+        groups.as_deref(),
     )
     .with_context(|| {
         format!(
@@ -773,13 +806,22 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
     let all: Vec<usize> = (0..ds.files.paths.len()).collect();
     let extra = ds.augmented_rows(&all, config.train.seed);
     let (x, y) = ds.training_set(&all, &extra);
+    let groups = ds.training_groups(&all, &extra);
     let scaler = Scaler::fit(x.view());
     let xs = scaler.transform(x.view());
     let kinds: Vec<ModelKind> = config.models.train.clone();
     let fitted: Vec<(ModelKind, Fitted)> = kinds
         .par_iter()
         .map(|&kind| {
-            fit_model(kind, &config.models, xs.view(), &y, ds.encoder.len()).map(|(m, _)| (kind, m))
+            fit_model(
+                kind,
+                &config.models,
+                xs.view(),
+                &y,
+                ds.encoder.len(),
+                groups.as_deref(),
+            )
+            .map(|(m, _)| (kind, m))
         })
         .collect::<Result<_>>()?;
     for (kind, model) in fitted {
