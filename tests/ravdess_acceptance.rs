@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::Workspace;
+use common::{assert_exit, Workspace};
 use ser_pipeline::data::parquet;
 use ser_pipeline::features::FeatureParams;
 
@@ -88,12 +88,7 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
         .args(["--set", &set("data.reports_dir", "reports")])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     // One row per recording, and several segment rows per recording.
     assert_eq!(
         parquet::read(&ws.out("features.parquet")).unwrap().height(),

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{make_corpus, Workspace};
+use common::{assert_exit, make_corpus, Workspace};
 use polars::prelude::DataFrame;
 use ser_pipeline::data::parquet;
 
@@ -57,13 +57,27 @@ fn corpus(ws: &Workspace) -> Vec<String> {
 }
 
 fn run_all(ws: &Workspace) {
-    let out = ws.cmd(&["run", "--stage", "all"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&ws.cmd(&["run", "--stage", "all"]).output().unwrap(), 0);
+}
+
+/// `splits.parquet`'s columns: path, source_path, protocol, fold, part.
+type SplitColumns = (
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+);
+
+fn read_splits(ws: &Workspace) -> SplitColumns {
+    let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
+    (
+        strings(&splits, "path"),
+        strings(&splits, "source_path"),
+        strings(&splits, "protocol"),
+        strings(&splits, "fold"),
+        strings(&splits, "part"),
+    )
 }
 
 #[test]
@@ -82,18 +96,11 @@ fn all_stages_train_without_leakage_and_report() {
 
     // No split ever trains on an augmented copy of one of its test files, and balancing did add
     // neutral copies.
-    let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
-    let (path, source, protocol, fold, part) = (
-        strings(&splits, "path"),
-        strings(&splits, "source_path"),
-        strings(&splits, "protocol"),
-        strings(&splits, "fold"),
-        strings(&splits, "part"),
-    );
+    let (path, source, protocol, fold, part) = read_splits(&ws);
     // (protocol, fold) -> (training files, test files, sources of augmented training rows)
     type Parts = (BTreeSet<String>, BTreeSet<String>, Vec<String>);
     let mut by_split: BTreeMap<(String, String), Parts> = BTreeMap::new();
-    for i in 0..splits.height() {
+    for i in 0..path.len() {
         let e = by_split
             .entry((protocol[i].clone(), fold[i].clone()))
             .or_default();
@@ -328,17 +335,10 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
     assert!(aug.column("source_path").is_ok());
 
     // Splits list recordings once each; no test recording or its copies train.
-    let splits = parquet::read(&ws.out("splits.parquet")).unwrap();
-    let (path, source, protocol, fold, part) = (
-        strings(&splits, "path"),
-        strings(&splits, "source_path"),
-        strings(&splits, "protocol"),
-        strings(&splits, "fold"),
-        strings(&splits, "part"),
-    );
+    let (path, source, protocol, fold, part) = read_splits(&ws);
     let mut seen = BTreeSet::new();
     let mut test_of: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for i in 0..splits.height() {
+    for i in 0..path.len() {
         assert!(
             seen.insert((protocol[i].clone(), fold[i].clone(), path[i].clone())),
             "{} listed twice in {} {}",
@@ -353,7 +353,7 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
                 .insert(path[i].clone());
         }
     }
-    for i in 0..splits.height() {
+    for i in 0..path.len() {
         let test = &test_of[&(protocol[i].clone(), fold[i].clone())];
         match part[i].as_str() {
             "train" => assert!(!test.contains(&path[i])),
@@ -383,23 +383,12 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
         .arg(&wav)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\"emotion\""), "{text}");
 
     // Without segments again: the segment tables go, the per-file ones stay.
-    std::fs::write(
-        ws.path().join("pipeline.toml"),
-        format!(
-            "[data]\nroot = \"corpus\"\nout_dir = \"out\"\nreports_dir = \"reports\"\n{CONFIG}"
-        ),
-    )
-    .unwrap();
+    ws.write_config(CONFIG);
     run_all(&ws);
     assert!(!ws.out("segments.parquet").exists());
     assert!(!ws.out("augmented_segments.parquet").exists());

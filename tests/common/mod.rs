@@ -117,13 +117,19 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(extra_toml: &str) -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        ws.write_config(extra_toml);
+        std::fs::create_dir_all(ws.corpus()).unwrap();
+        ws
+    }
+    /// Replaces the workspace's config: its folders, then `extra_toml`.
+    pub fn write_config(&self, extra_toml: &str) {
         let toml = format!(
             "[data]\nroot = \"corpus\"\nout_dir = \"out\"\nreports_dir = \"reports\"\n{extra_toml}"
         );
-        std::fs::write(dir.path().join("pipeline.toml"), toml).unwrap();
-        std::fs::create_dir_all(dir.path().join("corpus")).unwrap();
-        Workspace { dir }
+        std::fs::write(self.path().join("pipeline.toml"), toml).unwrap();
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -145,6 +151,12 @@ impl Workspace {
 /// A run's stderr (the log), as text.
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a run's exit code, showing its log when it differs.
+#[allow(dead_code)] // not every test binary that includes this module asserts exit codes
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", stderr_of(out));
 }
 
 /// A text column, nulls as `<null>`.
