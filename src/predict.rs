@@ -128,8 +128,7 @@ impl Predictor {
         let x = self.features(audio)?;
         let n = x.nrows();
         let p = self.predict_rows(x, &vec![0; n])?;
-        let whole = std::iter::once(0..n).collect::<Vec<_>>();
-        let p = crate::models::pool_log_proba(p.view(), &whole);
+        let p = crate::models::pool_log_proba(p.view(), std::slice::from_ref(&(0..n)));
         Ok(self.describe(p.row(0), duration))
     }
 }

@@ -189,7 +189,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 .with_context(|| format!("cannot write {}", paths.segments().display()))
             })
         } else {
-            parquet::write_batched(&paths.features(), &features_schema, metadata.clone(), |f| {
+            parquet::write_batched(&paths.features(), &features_schema, metadata, |f| {
                 fill(f, None)
             })
         }
@@ -254,11 +254,7 @@ impl RowGroups {
     }
 
     /// Adds rows and writes every full row group.
-    fn push(
-        &mut self,
-        df: DataFrame,
-        sink: &mut dyn FnMut(&DataFrame) -> Result<()>,
-    ) -> Result<()> {
+    fn push(&mut self, df: DataFrame, sink: Sink<'_>) -> Result<()> {
         match &mut self.pending {
             Some(p) => {
                 p.vstack_mut_owned(df)?;
