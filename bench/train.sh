@@ -269,6 +269,12 @@ sed -i 's|^Per-fold rows: .*|Per-fold rows as CSV: `sklearn_mlp_compare.csv` in 
 cp "$WORK/report.md" "$OUT"
 # The per-fold comparison as CSV beside the report (FILE.md -> FILE.csv), for bench/run.sh.
 cp "$WORK/reports/sklearn_mlp_compare.csv" "${OUT%.md}.csv"
+# Ours per fold and MLP seed (FILE.md -> FILE_ours_seeds.csv): bench/run.sh judges the seed means.
+if [[ -f "$WORK/reports/sklearn_mlp_compare_ours_seeds.csv" ]]; then
+  cp "$WORK/reports/sklearn_mlp_compare_ours_seeds.csv" "${OUT%.md}_ours_seeds.csv"
+else
+  rm -f "${OUT%.md}_ours_seeds.csv"
+fi
 echo
 cat "$OUT"
 echo
