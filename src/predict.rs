@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 use crate::audio::{self, Audio};
 use crate::features::ExtractorCache;
 use crate::models::Classifier;
-use crate::preprocess::SpeakerNorm;
+use crate::preprocess::{Scaler, SpeakerNorm};
 use crate::stages::train::{load_model, ModelCard};
 
 /// A loaded model, ready to predict.
@@ -21,6 +21,23 @@ pub struct Predictor {
     extractors: ExtractorCache,
 }
 
+/// With a model trained with per-speaker normalisation, a speaker is standardised on their own
+/// statistics when one `predict` call has at least this many of their recordings (RAVDESS
+/// actors, by file name); otherwise on [`ModelCard::speaker_population`]. RAVDESS has 60 per
+/// actor; 8 is one per emotion on average, a judgement (not tuned on any result).
+pub const MIN_SPEAKER_RECORDINGS: usize = 8;
+
+/// Which statistics standardised a recording's speaker (models trained with per-speaker
+/// normalisation only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeakerStatistics {
+    /// The speaker's own, from their recordings in the same call.
+    Own,
+    /// The training speakers' average ([`ModelCard::speaker_population`]).
+    Population,
+}
+
 /// One recording's prediction.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prediction {
@@ -28,6 +45,9 @@ pub struct Prediction {
     /// Class -> probability, in the model's label order.
     pub probabilities: Vec<(String, f64)>,
     pub duration_s: f64,
+    /// Only for a model trained with per-speaker normalisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speaker_statistics: Option<SpeakerStatistics>,
 }
 
 impl Predictor {
@@ -41,9 +61,15 @@ impl Predictor {
         })
     }
 
-    /// Whether the model needs several recordings per speaker (per-speaker normalisation).
-    pub fn needs_speaker_groups(&self) -> bool {
+    /// Whether the model was trained with per-speaker normalisation.
+    pub fn speaker_normalised(&self) -> bool {
         self.card.config.train.speaker_normalization
+    }
+
+    /// Whether the model cannot judge a lone clip: trained with per-speaker normalisation, and
+    /// saved without the statistics of an unknown speaker (models made before they existed).
+    pub fn needs_speaker_groups(&self) -> bool {
+        self.speaker_normalised() && self.card.speaker_population.is_none()
     }
 
     /// The model's input rows for one decoded recording (resampled first if the model's
@@ -66,10 +92,15 @@ impl Predictor {
         Ok(x)
     }
 
-    /// Probabilities for feature rows; `speakers[i]` names row `i`'s speaker when the model was
-    /// trained with per-speaker normalisation (each speaker's rows are then standardised on
-    /// their own statistics, which needs several rows per speaker).
-    pub fn predict_rows(&self, mut x: Array2<f64>, speakers: &[u32]) -> Result<Array2<f64>> {
+    /// Probabilities for feature rows. With a model trained with per-speaker normalisation,
+    /// `speakers[i]` names row `i`'s speaker: the rows of each named speaker are standardised on
+    /// their own statistics (so a speaker needs many rows), and rows of no named speaker on the
+    /// model's [`ModelCard::speaker_population`].
+    pub fn predict_rows(
+        &self,
+        mut x: Array2<f64>,
+        speakers: &[Option<u32>],
+    ) -> Result<Array2<f64>> {
         if x.ncols() != self.card.feature_names.len() {
             bail!(
                 "the model expects {} features, got {}",
@@ -77,17 +108,57 @@ impl Predictor {
                 x.ncols()
             );
         }
-        if self.needs_speaker_groups() {
-            let ids: Vec<u8> = speakers.iter().map(|&s| (s % 256) as u8).collect();
-            let norm = SpeakerNorm::fit(x.view(), &ids);
-            norm.apply(&mut x, &ids).map_err(anyhow::Error::msg)?;
+        if self.speaker_normalised() {
+            let named: Vec<usize> = (0..x.nrows()).filter(|&i| speakers[i].is_some()).collect();
+            if !named.is_empty() {
+                let ids: Vec<u8> = named
+                    .iter()
+                    .map(|&i| (speakers[i].expect("named") % 256) as u8)
+                    .collect();
+                let mut rows = x.select(Axis(0), &named);
+                let norm = SpeakerNorm::fit(rows.view(), &ids);
+                norm.apply(&mut rows, &ids).map_err(anyhow::Error::msg)?;
+                for (k, &i) in named.iter().enumerate() {
+                    x.row_mut(i).assign(&rows.row(k));
+                }
+            }
+            if named.len() < x.nrows() {
+                let population = self.population()?;
+                for (i, mut row) in x.rows_mut().into_iter().enumerate() {
+                    if speakers[i].is_none() {
+                        let stats = population.mean.iter().zip(&population.scale);
+                        for (v, (m, sc)) in row.iter_mut().zip(stats) {
+                            *v = (*v - m) / sc;
+                        }
+                    }
+                }
+            }
         }
         let z = self.card.scaler.transform(x.view());
         Ok(self.model.predict_proba(z.view()))
     }
 
-    /// Turns a probability row into a [`Prediction`].
-    pub fn describe(&self, proba: ndarray::ArrayView1<'_, f64>, duration_s: f64) -> Prediction {
+    /// The statistics of a speaker whose own are unknown, or why there are none.
+    fn population(&self) -> Result<&Scaler> {
+        self.card.speaker_population.as_ref().ok_or_else(|| {
+            anyhow!(
+                "model {} standardises features per speaker and was saved without the statistics \
+                 of an unknown speaker (retrain it to judge lone clips); give `ser-pipeline \
+                 predict` at least {MIN_SPEAKER_RECORDINGS} recordings of each speaker (RAVDESS \
+                 file names)",
+                self.dir.display()
+            )
+        })
+    }
+
+    /// Turns a probability row into a [`Prediction`]; `own_speaker` says whether its speaker was
+    /// standardised on their own statistics (ignored for other models).
+    pub fn describe(
+        &self,
+        proba: ndarray::ArrayView1<'_, f64>,
+        duration_s: f64,
+        own_speaker: bool,
+    ) -> Prediction {
         let mut best = 0;
         for (j, &p) in proba.iter().enumerate() {
             if p > proba[best] {
@@ -104,6 +175,11 @@ impl Predictor {
                 .zip(proba.iter().copied())
                 .collect(),
             duration_s,
+            speaker_statistics: self.speaker_normalised().then_some(if own_speaker {
+                SpeakerStatistics::Own
+            } else {
+                SpeakerStatistics::Population
+            }),
         }
     }
 
@@ -114,22 +190,18 @@ impl Predictor {
     }
 
     /// Predicts one decoded recording on its own. A model trained with per-speaker
-    /// normalisation cannot judge a lone clip (its speaker's statistics are unknown), so that is
-    /// refused with an explanation.
+    /// normalisation standardises it with the training speakers' average statistics (its
+    /// speaker's own are unknown); one saved without them refuses it, with an explanation.
     pub fn predict_audio(&self, audio: Audio) -> Result<Prediction> {
         if self.needs_speaker_groups() {
-            bail!(
-                "model {} standardises features per speaker and needs several recordings of the \
-                 same speaker; use `ser-pipeline predict` on a folder of that speaker's files",
-                self.dir.display()
-            );
+            self.population()?;
         }
         let duration = audio.duration_s();
         let x = self.features(audio)?;
         let n = x.nrows();
-        let p = self.predict_rows(x, &vec![0; n])?;
+        let p = self.predict_rows(x, &vec![None; n])?;
         let p = crate::models::pool_log_proba(p.view(), std::slice::from_ref(&(0..n)));
-        Ok(self.describe(p.row(0), duration))
+        Ok(self.describe(p.row(0), duration, false))
     }
 }
 
@@ -144,8 +216,9 @@ pub struct FileResult {
 }
 
 /// Predicts every file; a file that cannot be read gets an error, the rest are predicted. With a
-/// per-speaker-normalised model, files are grouped by the RAVDESS actor in their name (all
-/// other files form one group).
+/// per-speaker-normalised model, the files of a RAVDESS actor (by name) are standardised on
+/// that actor's own statistics when there are at least [`MIN_SPEAKER_RECORDINGS`] of them, and
+/// every other file on the training speakers' average ([`ModelCard::speaker_population`]).
 pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec<FileResult> {
     use rayon::prelude::*;
     let extracted: Vec<Result<(Array2<f64>, f64), String>> = files
@@ -159,16 +232,30 @@ pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec
         .collect();
     let ok: Vec<usize> = (0..files.len()).filter(|&i| extracted[i].is_ok()).collect();
     let width = predictor.card.feature_names.len();
+    // Each readable file's speaker, when it has enough recordings here to standardise on.
+    let actors: Vec<Option<u32>> = ok
+        .iter()
+        .map(|&i| {
+            let name = files[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
+            crate::corpus::Labels::parse(name)
+                .ok()
+                .map(|l| u32::from(l.actor))
+        })
+        .collect();
+    let mut counts: std::collections::HashMap<u32, usize> = Default::default();
+    for a in actors.iter().flatten() {
+        *counts.entry(*a).or_default() += 1;
+    }
+    let file_speakers: Vec<Option<u32>> = actors
+        .iter()
+        .map(|a| a.filter(|a| counts[a] >= MIN_SPEAKER_RECORDINGS))
+        .collect();
     // Every recording's rows (one, or one per segment), together, with their speaker.
     let mut x = Array2::zeros((0, width));
     let mut speakers = Vec::new();
     let mut groups = Vec::with_capacity(ok.len());
-    for &i in &ok {
+    for (&i, &speaker) in ok.iter().zip(&file_speakers) {
         let (f, _) = extracted[i].as_ref().expect("filtered");
-        let name = files[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let speaker = crate::corpus::Labels::parse(name)
-            .map(|l| u32::from(l.actor))
-            .unwrap_or(0);
         groups.push(x.nrows()..x.nrows() + f.nrows());
         speakers.extend(std::iter::repeat_n(speaker, f.nrows()));
         x.append(Axis(0), f.view())
@@ -189,7 +276,11 @@ pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec
             (Ok((_, duration)), Ok(p)) => {
                 out.push(FileResult {
                     path: path_text,
-                    prediction: Some(predictor.describe(p.row(k), *duration)),
+                    prediction: Some(predictor.describe(
+                        p.row(k),
+                        *duration,
+                        file_speakers[k].is_some(),
+                    )),
                     error: None,
                 });
                 k += 1;

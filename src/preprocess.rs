@@ -141,6 +141,27 @@ impl SpeakerNorm {
         }
     }
 
+    /// The statistics to standardise a speaker with when theirs are unknown (a lone clip, or
+    /// too few recordings to estimate them): per feature, the mean of the speakers' means, and
+    /// the root mean square of their scales (the scale of a typical speaker).
+    pub fn population(&self) -> Scaler {
+        let k = self.by_speaker.len() as f64;
+        let width = self.by_speaker.values().next().map_or(0, |s| s.mean.len());
+        let mut mean = vec![0.0; width];
+        let mut square = vec![0.0; width];
+        for scaler in self.by_speaker.values() {
+            let own = scaler.mean.iter().zip(&scaler.scale);
+            for ((m, q), (&sm, &ss)) in mean.iter_mut().zip(square.iter_mut()).zip(own) {
+                *m += sm / k;
+                *q += ss * ss / k;
+            }
+        }
+        Scaler {
+            mean,
+            scale: square.into_iter().map(f64::sqrt).collect(),
+        }
+    }
+
     /// Standardises each row with its speaker's scaler; a speaker not seen by `fit` is an error.
     pub fn apply(&self, x: &mut Array2<f64>, speakers: &[u8]) -> Result<(), String> {
         for (mut row, s) in x.rows_mut().into_iter().zip(speakers) {
@@ -196,6 +217,10 @@ mod tests {
         norm.apply(&mut z, &speakers).unwrap();
         assert_eq!(z, array![[-1.0, 0.0], [1.0, 0.0], [-1.0, -1.0], [1.0, 1.0]]);
         assert!(norm.apply(&mut z, &[1, 1, 3, 3]).is_err());
+        // Speaker 1: means [2, 5], scales [1, 1 (constant)]; speaker 2: [12, 1], [2, 1].
+        let population = norm.population();
+        assert_eq!(population.mean, vec![7.0, 3.0]);
+        assert_eq!(population.scale, vec![(2.5f64).sqrt(), 1.0]);
     }
 
     proptest! {

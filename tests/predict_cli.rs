@@ -86,3 +86,66 @@ fn predict_reports_each_file_and_skips_bad_ones() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("out/models/nothing"));
 }
+
+#[test]
+fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_recordings() {
+    let ws = Workspace::new(&config());
+    let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+    let out = ws
+        .cmd(&[
+            "run",
+            "-q",
+            "--stage",
+            "train",
+            "--set",
+            "train.speaker_normalization=true",
+            "--set",
+            "models.train=[\"mlp\"]",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let predict = |files: &[std::path::PathBuf]| -> Vec<serde_json::Value> {
+        let out = ws
+            .cmd(&["predict", "--model", "out/models/mlp", "--json"])
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json.as_array().unwrap().clone()
+    };
+    // Actor 1's 16 recordings (at least MIN_SPEAKER_RECORDINGS): their own statistics.
+    let actor1: Vec<std::path::PathBuf> = written
+        .iter()
+        .filter(|p| p.starts_with("Actor_01/"))
+        .map(|p| ws.corpus().join(p))
+        .collect();
+    assert!(actor1.len() >= ser_pipeline::predict::MIN_SPEAKER_RECORDINGS);
+    let rows = predict(&actor1);
+    assert_eq!(rows.len(), actor1.len());
+    assert!(
+        rows.iter().all(|r| r["speaker_statistics"] == "own"),
+        "{rows:?}"
+    );
+    // Fewer than that: the training speakers' average, and the same answer as alone.
+    let few = &actor1[..ser_pipeline::predict::MIN_SPEAKER_RECORDINGS - 1];
+    let rows = predict(few);
+    assert!(rows.iter().all(|r| r["speaker_statistics"] == "population"));
+    let alone = predict(&actor1[..1]);
+    assert_eq!(alone[0]["speaker_statistics"], "population");
+    assert_eq!(alone[0]["probabilities"], rows[0]["probabilities"]);
+    // Own statistics change the answer (the rows are standardised differently).
+    let own = predict(&actor1);
+    assert_ne!(own[0]["probabilities"], alone[0]["probabilities"]);
+}

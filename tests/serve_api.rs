@@ -468,7 +468,7 @@ fn serve_answers_the_page_the_api_and_bad_input() {
 }
 
 #[test]
-fn a_model_that_needs_speaker_groups_is_refused_with_422() {
+fn a_speaker_normalised_model_judges_a_lone_clip_on_average_speaker_statistics() {
     let ws = Workspace::new(&config());
     make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
     let out = ws
@@ -502,15 +502,52 @@ fn a_model_that_needs_speaker_groups_is_refused_with_422() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing.csv"));
+    let clip = wav_pcm16_bytes(&voice(2, 1, 1, 16000, 0.5), 1, 16000);
+    let card_path = ws.path().join("out/models/mlp/model.json");
+    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+    let population = &card["speaker_population"];
+    assert_eq!(
+        population["mean"].as_array().unwrap().len(),
+        card["feature_names"].as_array().unwrap().len()
+    );
+    assert!(population["scale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v.as_f64().unwrap() > 0.0));
+    {
+        let server = Server::start(
+            ws.path(),
+            &ws.path().join("serve.log"),
+            &["--model", "out/models/mlp"],
+        );
+        let info = get(server.addr, "/api/model").json();
+        assert_eq!(info["needs_speaker_groups"], false);
+        assert_eq!(info["speaker_normalization"], true);
+        assert_eq!(info["metrics"].as_array().unwrap().len(), 0);
+        let r = post(server.addr, "audio/wav", &clip);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let json = r.json();
+        assert_eq!(json["speaker_statistics"], "population");
+        let total: f64 = json["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_f64().unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-9, "{json}");
+    }
+    // A card saved before the population statistics existed cannot judge a lone clip.
+    let mut old = card.clone();
+    old.as_object_mut().unwrap().remove("speaker_population");
+    std::fs::write(&card_path, serde_json::to_string(&old).unwrap()).unwrap();
     let server = Server::start(
         ws.path(),
-        &ws.path().join("serve.log"),
+        &ws.path().join("serve-old.log"),
         &["--model", "out/models/mlp"],
     );
     let info = get(server.addr, "/api/model").json();
     assert_eq!(info["needs_speaker_groups"], true);
-    assert_eq!(info["metrics"].as_array().unwrap().len(), 0);
-    let clip = wav_pcm16_bytes(&voice(2, 1, 1, 16000, 0.5), 1, 16000);
     let r = post(server.addr, "audio/wav", &clip);
     assert_eq!(r.status, 422);
     assert!(r.error().contains("per speaker"), "{}", r.error());

@@ -95,8 +95,14 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot load the model in {}", args.model.display()))?;
     if predictor.needs_speaker_groups() {
         log::warn!(
-            "serve: model {} standardises features per speaker; single clips will be refused \
-             (422)",
+            "serve: model {} standardises features per speaker and has no statistics for an \
+             unknown speaker; single clips will be refused (422)",
+            args.model.display()
+        );
+    } else if predictor.speaker_normalised() {
+        log::info!(
+            "serve: model {} standardises features per speaker; a single clip is standardised \
+             with the training speakers' average statistics",
             args.model.display()
         );
     }
@@ -604,6 +610,7 @@ fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
         "duration_s": prediction.duration_s,
         "sample_rate": header.sample_rate,
         "channels": header.channels,
+        "speaker_statistics": prediction.speaker_statistics,
     }))
 }
 
@@ -639,6 +646,7 @@ fn model_info(
         "n_augmented": card.n_augmented,
         "sample_rate": card.config.audio.sample_rate,
         "needs_speaker_groups": predictor.needs_speaker_groups(),
+        "speaker_normalization": predictor.speaker_normalised(),
         "metrics": metrics,
         "metrics_source": metrics_path.map(|p| shown_path(p).display().to_string()),
         "metrics_error": metrics_error,

@@ -232,6 +232,9 @@ pub struct Dataset {
     pub files: Recordings,
     pub augmented: Option<(FeatureTable, Vec<usize>)>,
     pub augmented_use: AugmentedUse,
+    /// With `train.speaker_normalization`: the statistics a speaker of unknown statistics is
+    /// standardised with at prediction time ([`SpeakerNorm::population`] of the corpus's).
+    pub speaker_population: Option<Scaler>,
 }
 
 /// The recordings of a [`Dataset`], in table order: each one's path, class, actor and rows
@@ -341,6 +344,7 @@ impl Dataset {
             } else {
                 None
             };
+        let mut speaker_population = None;
         if config.train.speaker_normalization {
             let norms = SpeakerNorm::fit(table.x.view(), &table.actors);
             norms
@@ -351,11 +355,13 @@ impl Dataset {
                     .apply(&mut aug.x, &aug.actors)
                     .map_err(|e| anyhow!(e))?;
             }
+            speaker_population = Some(norms.population());
         }
         Ok(Dataset {
             encoder,
             table,
             y,
+            speaker_population,
             files,
             augmented,
             augmented_use: config.train.augmented,
@@ -789,6 +795,13 @@ pub struct ModelCard {
     /// Input columns in order (`features.parquet` names).
     pub feature_names: Vec<String>,
     pub scaler: Scaler,
+    /// With `train.speaker_normalization`: the per-feature statistics that standardise a
+    /// speaker whose own are unknown (a lone clip, or fewer than
+    /// [`crate::predict::MIN_SPEAKER_RECORDINGS`] recordings): the mean of the training
+    /// speakers' means and the root mean square of their standard deviations. Absent from
+    /// models saved before it existed, which then refuse such clips.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_population: Option<Scaler>,
     /// Rows trained on (original, augmented).
     pub n_train: usize,
     pub n_augmented: usize,
@@ -831,6 +844,7 @@ fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()>
             labels: ds.encoder.labels(),
             feature_names: config.features.feature_names(),
             scaler: scaler.clone(),
+            speaker_population: ds.speaker_population.clone(),
             n_train: y.len() - extra.len(),
             n_augmented: extra.len(),
             config: config.clone(),

@@ -72,6 +72,10 @@
         info.n_augmented ? '+ ' + info.n_augmented.toLocaleString() + ' augmented copies' : 'no augmented copies'],
       ['Audio', info.sample_rate ? 'resampled to ' + info.sample_rate + ' Hz' : 'native sample rate', 'mono, WAV or FLAC'],
     ];
+    if (info.speaker_normalization) {
+      facts.push(['Speakers', 'normalised', info.needs_speaker_groups
+        ? 'single clips cannot be judged' : "a clip is scaled by the training speakers' average"]);
+    }
     $('facts').replaceChildren(...facts.map(([k, v, small]) =>
       el('div', { class: 'fact' }, [el('dt', { text: k }), el('dd', {}, [v, small ? el('small', { text: small }) : ''])])));
 
@@ -157,6 +161,7 @@
     const parts = [pct(probs[top] || 0) + ' confidence'];
     if (typeof data.duration_s === 'number') parts.push(data.duration_s.toFixed(2) + ' s clip');
     if (data.sample_rate) parts.push(String(Number((data.sample_rate / 1000).toFixed(2))) + ' kHz');
+    if (data.speaker_statistics === 'population') parts.push('average-speaker scaling');
     $('result-meta').textContent = parts.join(' · ');
     $('bars').replaceChildren(...order.map((label) => {
       const p = Number(probs[label]) || 0;
