@@ -103,6 +103,12 @@ pub struct PredictArgs {
     /// given: predictions.parquet.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// For a model trained with per-speaker normalisation: standardise every file with the
+    /// training speakers' average statistics, as a lone clip is, even for speakers with enough
+    /// recordings here for their own (to measure what a lone clip of a new speaker gets).
+    #[arg(long)]
+    pub population_statistics: bool,
 }
 
 #[derive(Debug, Args)]

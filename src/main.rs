@@ -188,7 +188,7 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     if files.is_empty() {
         anyhow::bail!("predict: no audio files (.wav, .flac) in the inputs");
     }
-    let results = predict_files(&predictor, &files);
+    let results = predict_files(&predictor, &files, args.population_statistics);
     for r in results.iter().filter(|r| r.error.is_some()) {
         log::warn!(
             "predict: skipped {}: {}",

@@ -218,8 +218,13 @@ pub struct FileResult {
 /// Predicts every file; a file that cannot be read gets an error, the rest are predicted. With a
 /// per-speaker-normalised model, the files of a RAVDESS actor (by name) are standardised on
 /// that actor's own statistics when there are at least [`MIN_SPEAKER_RECORDINGS`] of them, and
-/// every other file on the training speakers' average ([`ModelCard::speaker_population`]).
-pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec<FileResult> {
+/// every other file on the training speakers' average ([`ModelCard::speaker_population`]);
+/// with `population_only`, every file on the average.
+pub fn predict_files(
+    predictor: &Predictor,
+    files: &[std::path::PathBuf],
+    population_only: bool,
+) -> Vec<FileResult> {
     use rayon::prelude::*;
     let extracted: Vec<Result<(Array2<f64>, f64), String>> = files
         .par_iter()
@@ -248,7 +253,7 @@ pub fn predict_files(predictor: &Predictor, files: &[std::path::PathBuf]) -> Vec
     }
     let file_speakers: Vec<Option<u32>> = actors
         .iter()
-        .map(|a| a.filter(|a| counts[a] >= MIN_SPEAKER_RECORDINGS))
+        .map(|a| a.filter(|a| !population_only && counts[a] >= MIN_SPEAKER_RECORDINGS))
         .collect();
     // Every recording's rows (one, or one per segment), together, with their speaker.
     let mut x = Array2::zeros((0, width));

@@ -110,9 +110,10 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let predict = |files: &[std::path::PathBuf]| -> Vec<serde_json::Value> {
+    let predict_with = |flags: &[&str], files: &[std::path::PathBuf]| -> Vec<serde_json::Value> {
         let out = ws
             .cmd(&["predict", "--model", "out/models/mlp", "--json"])
+            .args(flags)
             .args(files)
             .output()
             .unwrap();
@@ -125,6 +126,7 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         json.as_array().unwrap().clone()
     };
+    let predict = |files: &[std::path::PathBuf]| predict_with(&[], files);
     // Actor 1's 16 recordings (at least MIN_SPEAKER_RECORDINGS): their own statistics.
     let actor1: Vec<std::path::PathBuf> = written
         .iter()
@@ -148,4 +150,10 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
     // Own statistics change the answer (the rows are standardised differently).
     let own = predict(&actor1);
     assert_ne!(own[0]["probabilities"], alone[0]["probabilities"]);
+    // --population-statistics: every file as if alone.
+    let forced = predict_with(&["--population-statistics"], &actor1);
+    assert!(forced
+        .iter()
+        .all(|r| r["speaker_statistics"] == "population"));
+    assert_eq!(forced[0]["probabilities"], alone[0]["probabilities"]);
 }
