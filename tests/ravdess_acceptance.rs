@@ -69,10 +69,10 @@ fn extract_over_the_real_subset() {
     assert_eq!(neutral, 4 * 20);
 }
 
-/// The recommended `pipeline.toml`, every stage, over the real subset: segment rows, all three
-/// protocols, and the SVM at the level the README's ablation table reports (random 0.7722,
-/// actor-kfold 0.5658 when measured), less a margin of about two split-to-split standard
-/// deviations, so a regression in features, segments, calibration or splitting shows here.
+/// The recommended `pipeline.toml`, every stage, over the real subset: segment rows, per-speaker
+/// normalisation, all three protocols, and the SVM at the level the README's ablation table
+/// reports (random 0.7861, actor-kfold 0.6350 when measured), less a margin of a few points, so
+/// a regression in features, segments, normalisation, calibration or splitting shows here.
 #[test]
 fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
     let Some(root) = ravdess_dir() else { return };
@@ -112,6 +112,14 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
     let random = mean_accuracy("random", "svm");
     let kfold = mean_accuracy("actor_kfold", "svm");
     eprintln!("recommended config, svm: random {random:.4}, actor-kfold {kfold:.4}");
-    assert!(random >= 0.74, "random {random}");
-    assert!(kfold >= 0.53, "actor-kfold {kfold}");
+    assert!(random >= 0.75, "random {random}");
+    assert!(kfold >= 0.60, "actor-kfold {kfold}");
+    // The saved SVM keeps the statistics a lone clip's speaker is standardised with.
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.out("models/svm/model.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        card["speaker_population"]["mean"].as_array().unwrap().len(),
+        546
+    );
 }

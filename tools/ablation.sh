@@ -30,13 +30,13 @@ variants=(
   'original|@presets/original.toml;models.train=["mlp","svm"]'
   'file_level|@presets/file-level.toml'
   "file_level+rich22k+trim40|@presets/file-level.toml;audio.sample_rate=22050;$rich;features.trim_top_db=40.0"
+  'file_level+speaker_norm|@presets/file-level.toml;train.speaker_normalization=true'
+  'default-speaker_norm|train.speaker_normalization=false'
+  'default-speaker_norm-calibration|train.speaker_normalization=false;models.svm.probability=false'
   'default-calibration|models.svm.probability=false'
   'default|'
   'default-augment|augment.enabled=false;train.augmented="none"'
   'default+segments_0.5s|features.segment_seconds=0.5;features.segment_hop_seconds=0.25'
-  'file_level+speaker_norm|@presets/file-level.toml;train.speaker_normalization=true'
-  'default+speaker_norm|train.speaker_normalization=true'
-  'default+speaker_norm+segments_0.5s|train.speaker_normalization=true;features.segment_seconds=0.5;features.segment_hop_seconds=0.25'
 )
 declare -A by_name
 order=()
