@@ -44,6 +44,9 @@
 //! fixtures' README) and never above the targets: 1e-4 for MFCC and mel, 1e-3 for chroma.
 //! The optional families' tolerances are set the same way; see their constants.
 //!
+//! `librosa.yin` and the `f0` family are checked against `tests/fixtures/librosa/yin.json` (same
+//! script), with their own measures and tolerances (see `YIN_F0_TOL` and below).
+//!
 //! The RAVDESS test reads the corpus from `RAVDESS_DIR`, else `data/ravdess` under the crate
 //! root; without it the test says SKIPPED on stderr and passes, unless `SER_REQUIRE_DATA=1`.
 
