@@ -1509,5 +1509,25 @@ mod tests {
         let err = Extractor::new(&p, 8_000).extract(&y).unwrap_err();
         assert!(matches!(err, FeatureError::Unsupported(_)), "{err}");
         assert!(Extractor::new(&p, 16_000).extract(&y).is_ok());
+        // f0: librosa.yin refuses fmax (600 Hz) above Nyquist, and a period of fmin (65 Hz)
+        // longer than a frame.
+        let p = FeatureParams {
+            families: vec![Family::F0],
+            ..FeatureParams::default()
+        };
+        let err = Extractor::new(&p, 1_000).extract(&y).unwrap_err();
+        assert!(matches!(err, FeatureError::Unsupported(_)), "{err}");
+        let short_frames = FeatureParams {
+            n_fft: 128,
+            hop_length: 32,
+            ..p.clone()
+        };
+        let err = Extractor::new(&short_frames, 16_000)
+            .extract(&y)
+            .unwrap_err();
+        assert!(err.to_string().contains("n_fft"), "{err}");
+        let f = Extractor::new(&p, 16_000).extract(&y).unwrap();
+        assert_eq!(p.feature_names(), ["f0_mean_00", "f0_mean_01"]);
+        assert_eq!(f.values.len(), 2);
     }
 }
