@@ -44,6 +44,9 @@
 //! fixtures' README) and never above the targets: 1e-4 for MFCC and mel, 1e-3 for chroma.
 //! The optional families' tolerances are set the same way; see their constants.
 //!
+//! `librosa.yin` and the `f0` family are checked against `tests/fixtures/librosa/yin.json` (same
+//! script), with their own measures and tolerances (see `YIN_F0_TOL` and below).
+//!
 //! The RAVDESS test reads the corpus from `RAVDESS_DIR`, else `data/ravdess` under the crate
 //! root; without it the test says SKIPPED on stderr and passes, unless `SER_REQUIRE_DATA=1`.
 
@@ -980,4 +983,276 @@ fn ravdess_trim(precision: Precision) {
         checker.check_trim(&audio.samples, audio.sample_rate, entry);
     }
     checker.finish(&format!("RAVDESS files, trimmed, {precision:?}"));
+}
+
+// `librosa.yin` and the `f0` family: `tests/fixtures/librosa/yin.json` (same script, `--only
+// yin`). Per frame, `f0` is `librosa.yin(y, fmin=65, fmax=600, sr, frame_length=2048,
+// hop_length=512)`, `aperiodicity` the CMNDF at the chosen lag (read from librosa's own
+// internals), and `voiced` / `semitones` the `f0` family's frames as numpy computes the rule
+// (`np.interp` across unvoiced frames). Measures: F0 relative `|a - b| / b`; aperiodicity and
+// semitones absolute; voiced flags identical.
+//
+// Measured with the committed fixtures: F0 4.2e-15 (synthetic) and 3.2e-13 (RAVDESS), the
+// aperiodicity 9.3e-16 and 1.5e-13, semitones 1.5e-14 and 6.0e-14, voicing identical on every
+// frame. Two RAVDESS frames of 1962 (Actor_01 frame 3, Actor_20 frame 55: a frame of
+// near-silence whose CMNDF is flat at 1, so the global minimum is a tie that round-off breaks)
+// pick another lag than librosa, at the same CMNDF value: a *tie flip*. Such frames are unvoiced
+// (aperiodicity 1), so the family's values do not change. The tolerances leave 300x for
+// another CPU's FFT path.
+
+/// F0, relative, per frame.
+const YIN_F0_TOL: f64 = 1e-10;
+/// Aperiodicity (CMNDF, a ratio), absolute, per frame (also on tie flips).
+const YIN_APERIODICITY_TOL: f64 = 1e-10;
+/// The f0 family's semitones, absolute, per frame.
+const YIN_SEMITONE_TOL: f64 = 1e-10;
+/// Frames per test allowed to pick another lag than librosa at an equal CMNDF value (measured:
+/// synthetic 0, RAVDESS 2).
+const YIN_MAX_TIE_FLIPS: usize = 4;
+
+#[derive(Debug, Deserialize)]
+struct YinReference {
+    versions: serde_json::Map<String, serde_json::Value>,
+    synthetic: Vec<YinRef>,
+    ravdess: Vec<YinRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct YinRef {
+    /// The synthetic signal's name, or the RAVDESS path.
+    #[serde(alias = "path")]
+    name: String,
+    /// Relative to `tests/fixtures/librosa` (synthetic signals).
+    file: Option<String>,
+    sha256: String,
+    file_size: Option<u64>,
+    sample_rate: u32,
+    n_samples: usize,
+    n_frames: usize,
+    f0: Vec<f64>,
+    aperiodicity: Vec<f64>,
+    voiced: Vec<bool>,
+    semitones: Vec<f64>,
+    /// The synthesised F0 at frame centres inside the tone (signals made for these fixtures).
+    true_f0: Option<Vec<Option<f64>>>,
+}
+
+fn load_yin_reference() -> YinReference {
+    let path = fixtures_dir().join("yin.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
+}
+
+/// Largest errors over the signals compared, and what failed.
+#[derive(Default)]
+struct YinChecker {
+    f0: (f64, String),
+    aperiodicity: (f64, String),
+    semitones: (f64, String),
+    flips: usize,
+    flip_lines: Vec<String>,
+    voicing_flips: usize,
+    frames: usize,
+    failures: Vec<String>,
+}
+
+impl YinChecker {
+    fn record(slot: &mut (f64, String), err: f64, what: impl FnOnce() -> String) {
+        if err > slot.0 || slot.1.is_empty() {
+            *slot = (slot.0.max(err), what());
+        }
+    }
+
+    fn check(&mut self, reference: &YinRef, samples: &[f32], sample_rate: u32) {
+        let what = &reference.name;
+        if sample_rate != reference.sample_rate || samples.len() != reference.n_samples {
+            self.failures.push(format!(
+                "{what}: decoded {} samples at {sample_rate} Hz, librosa read {} at {} Hz",
+                samples.len(),
+                reference.n_samples,
+                reference.sample_rate
+            ));
+            return;
+        }
+        let yin = features::pitch::Yin::new(f64::from(sample_rate), 2048, 512)
+            .expect("feasible at the fixtures' rates");
+        let track = yin.track(samples);
+        if track.len() != reference.n_frames {
+            self.failures.push(format!(
+                "{what}: {} frames, librosa {}",
+                track.len(),
+                reference.n_frames
+            ));
+            return;
+        }
+        // The family through the extractor: its frames and its column names.
+        let params = FeatureParams {
+            families: vec![Fam::F0],
+            stats: vec![Stat::Mean],
+            ..FeatureParams::default()
+        };
+        assert_eq!(params.feature_names(), ["f0_mean_00", "f0_mean_01"]);
+        let frames = match Extractor::new(&params, sample_rate).frames(samples) {
+            Ok(f) => f,
+            Err(e) => {
+                self.failures.push(format!("{what}: f0 frames failed: {e}"));
+                return;
+            }
+        };
+        let family = frames.get(Fam::F0).expect("configured");
+        assert_eq!(family.dim(), (reference.n_frames, 2));
+        for (t, p) in track.iter().enumerate() {
+            self.frames += 1;
+            let f0_err = (p.f0 - reference.f0[t]).abs() / reference.f0[t];
+            let ap_err = (p.aperiodicity - reference.aperiodicity[t]).abs();
+            let line = || {
+                format!(
+                    "{what} frame {t}: f0 {} Hz (librosa {}), aperiodicity {} (librosa {})",
+                    p.f0, reference.f0[t], p.aperiodicity, reference.aperiodicity[t]
+                )
+            };
+            Self::record(&mut self.aperiodicity, ap_err, || {
+                format!("{what} frame {t}")
+            });
+            if ap_err > YIN_APERIODICITY_TOL {
+                self.failures.push(line());
+            } else if f0_err > YIN_F0_TOL {
+                self.flips += 1;
+                self.flip_lines.push(line());
+            } else {
+                Self::record(&mut self.f0, f0_err, || format!("{what} frame {t}"));
+            }
+            let voiced = family[[t, 1]] == 1.0;
+            if voiced != reference.voiced[t] {
+                self.voicing_flips += 1;
+                self.failures.push(format!(
+                    "{what} frame {t}: voiced {voiced}, numpy's rule {} (aperiodicity {})",
+                    reference.voiced[t], p.aperiodicity
+                ));
+            }
+        }
+        for (t, &st) in reference.semitones.iter().enumerate() {
+            let err = (family[[t, 0]] - st).abs();
+            Self::record(&mut self.semitones, err, || format!("{what} frame {t}"));
+            if err > YIN_SEMITONE_TOL {
+                self.failures.push(format!(
+                    "{what} frame {t}: {} semitones, numpy {st}",
+                    family[[t, 0]]
+                ));
+            }
+        }
+        // A signal of known pitch: every frame inside the tone within a quarter tone of it.
+        if let Some(truth) = &reference.true_f0 {
+            let mut inside = 0;
+            for (t, hz) in truth.iter().enumerate() {
+                let Some(hz) = hz else { continue };
+                inside += 1;
+                let off = 12.0 * (track[t].f0 / hz).log2();
+                if off.abs() > 0.5 || family[[t, 1]] != 1.0 {
+                    self.failures.push(format!(
+                        "{what} frame {t}: {} Hz is {off:.3} semitones from the synthesised \
+                         {hz} Hz (voiced {})",
+                        track[t].f0,
+                        family[[t, 1]]
+                    ));
+                }
+            }
+            assert!(inside >= 10, "{what}: {inside} frames of known pitch");
+        }
+    }
+
+    fn finish(mut self, title: &str) {
+        if self.flips > YIN_MAX_TIE_FLIPS {
+            self.failures.push(format!(
+                "{} frames chose another lag than librosa at an equal CMNDF (at most \
+                 {YIN_MAX_TIE_FLIPS}):\n    {}",
+                self.flips,
+                self.flip_lines.join("\n    ")
+            ));
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "librosa.yin parity, {title}: {} frames; largest errors (tolerance)\n  \
+             f0 {:.3e} ({YIN_F0_TOL:.0e}, relative) worst: {}\n  \
+             aperiodicity {:.3e} ({YIN_APERIODICITY_TOL:.0e}) worst: {}\n  \
+             semitones {:.3e} ({YIN_SEMITONE_TOL:.0e}) worst: {}\n  \
+             tie flips {} (at most {YIN_MAX_TIE_FLIPS}) {:?}, voicing flips {}",
+            self.frames,
+            self.f0.0,
+            self.f0.1,
+            self.aperiodicity.0,
+            self.aperiodicity.1,
+            self.semitones.0,
+            self.semitones.1,
+            self.flips,
+            self.flip_lines,
+            self.voicing_flips
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} mismatch(es) with librosa.yin:\n  {}",
+            self.failures.len(),
+            self.failures.join("\n  ")
+        );
+    }
+}
+
+#[test]
+fn synthetic_yin_matches_librosa() {
+    let reference = load_yin_reference();
+    let librosa = reference.versions.get("librosa").and_then(|v| v.as_str());
+    assert_eq!(librosa, Some("0.11.0"), "{:?}", reference.versions);
+    assert!(reference.synthetic.len() >= 10);
+    assert!(reference.synthetic.iter().any(|s| s.true_f0.is_some()));
+    let mut checker = YinChecker::default();
+    for signal in &reference.synthetic {
+        let path = fixtures_dir().join(signal.file.as_deref().expect("synthetic file"));
+        match sha256_file(&path) {
+            Ok(sum) if sum == signal.sha256 => {}
+            other => {
+                checker.failures.push(format!(
+                    "{}: sha256 {other:?} is not the reference's {}; rerun the fixture script",
+                    path.display(),
+                    signal.sha256
+                ));
+                continue;
+            }
+        }
+        let audio = audio::decode(&path)
+            .unwrap_or_else(|e| panic!("cannot decode {}: {e}", path.display()));
+        checker.check(signal, &audio.samples, audio.sample_rate);
+    }
+    checker.finish("synthetic signals");
+}
+
+#[test]
+fn ravdess_yin_matches_librosa() {
+    let Some(root) = ravdess_root() else { return };
+    let reference = load_yin_reference();
+    assert!(
+        !reference.ravdess.is_empty(),
+        "yin.json has no RAVDESS entries; rerun the fixture script with --ravdess"
+    );
+    let mut checker = YinChecker::default();
+    for file in &reference.ravdess {
+        let path = root.join(&file.name);
+        let size = std::fs::metadata(&path).map(|m| m.len()).ok();
+        match sha256_file(&path) {
+            Ok(sum) if sum == file.sha256 && size == file.file_size => {}
+            other => {
+                checker.failures.push(format!(
+                    "{}: sha256 {other:?} / size {size:?} is not the reference's {} / {:?}",
+                    path.display(),
+                    file.sha256,
+                    file.file_size
+                ));
+                continue;
+            }
+        }
+        let audio = audio::decode(&path)
+            .unwrap_or_else(|e| panic!("cannot decode {}: {e}", path.display()));
+        checker.check(file, &audio.samples, audio.sample_rate);
+    }
+    checker.finish("RAVDESS files");
 }

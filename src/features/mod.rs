@@ -17,9 +17,11 @@
 //!   (flatness from `|stft|^2`; contrast has 7 values: 6 octave bands from 200 Hz and the rest),
 //!   see [`spectral`].
 //!
-//! Two families come from the samples rather than the STFT, with the same frame length and hop
-//! (so the same frame count): `rms` (`librosa.feature.rms(y=y)`, computed in float32 as librosa
-//! does) and `zcr` (`librosa.feature.zero_crossing_rate(y)`), see [`temporal`].
+//! Three families come from the samples rather than the STFT, with the same frame length and
+//! hop (so the same frame count): `rms` (`librosa.feature.rms(y=y)`, computed in float32 as
+//! librosa does) and `zcr` (`librosa.feature.zero_crossing_rate(y)`), see [`temporal`]; and
+//! `f0`: `librosa.yin(y, fmin=65, fmax=600, sr, frame_length=n_fft, hop_length)` in semitones
+//! re 440 Hz, interpolated across unvoiced frames, and a voiced flag (2 values), see [`pitch`].
 //!
 //! Each family's frames are then pooled by the configured statistics (`mean` is the original
 //! recipe's `np.mean(x.T, axis=0)`; `std` is the population standard deviation, `np.std`;
@@ -31,6 +33,7 @@ pub mod chroma;
 pub mod delta;
 pub mod mel;
 pub mod mfcc;
+pub mod pitch;
 pub mod real;
 pub mod spectral;
 pub mod stats;
@@ -46,6 +49,7 @@ use thiserror::Error;
 use self::delta::Savgol;
 use self::mel::MelBank;
 use self::mfcc::Dct;
+use self::pitch::Yin;
 use self::real::Real;
 use self::spectral::Contrast;
 use self::stft::Stft;
@@ -55,7 +59,7 @@ pub use self::stats::pool;
 /// A feature family (one librosa feature function). TOML names are the snake_case variant
 /// names: `mfcc`, `chroma`, `mel`, `log_mel`, `mfcc_delta`, `mfcc_delta2`, `rms`, `zcr`,
 /// `spectral_centroid`, `spectral_bandwidth`, `spectral_rolloff`, `spectral_flatness`,
-/// `spectral_contrast`.
+/// `spectral_contrast`, `f0`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
@@ -72,6 +76,8 @@ pub enum Family {
     SpectralRolloff,
     SpectralFlatness,
     SpectralContrast,
+    /// `librosa.yin` F0 (semitones re 440 Hz, interpolated over unvoiced frames) and voicing.
+    F0,
 }
 
 /// Values per frame of `spectral_contrast` (librosa's `n_bands=6`, plus one).
@@ -79,7 +85,7 @@ pub const CONTRAST_BANDS: usize = 7;
 
 impl Family {
     /// Every family, in declaration order.
-    pub const ALL: [Family; 13] = [
+    pub const ALL: [Family; 14] = [
         Family::Mfcc,
         Family::Chroma,
         Family::Mel,
@@ -93,6 +99,7 @@ impl Family {
         Family::SpectralRolloff,
         Family::SpectralFlatness,
         Family::SpectralContrast,
+        Family::F0,
     ];
 
     /// The config and column name.
@@ -111,6 +118,7 @@ impl Family {
             Family::SpectralRolloff => "spectral_rolloff",
             Family::SpectralFlatness => "spectral_flatness",
             Family::SpectralContrast => "spectral_contrast",
+            Family::F0 => "f0",
         }
     }
 }
@@ -382,6 +390,7 @@ impl FeatureParams {
             | Family::SpectralRolloff
             | Family::SpectralFlatness => 1,
             Family::SpectralContrast => CONTRAST_BANDS,
+            Family::F0 => pitch::F0_DIMS,
         }
     }
 
@@ -561,6 +570,8 @@ pub struct Extractor {
     freqs: Vec<f64>,
     /// Planned when `spectral_contrast` is configured; the error says why this rate cannot.
     contrast: Option<Result<Contrast, String>>,
+    /// Planned when `f0` is configured; the error says why this rate or `n_fft` cannot.
+    yin: Option<Result<Yin, String>>,
     delta1: Savgol,
     delta2: Savgol,
     /// Chroma filterbanks by tuning (`f64::to_bits`): tuning takes one of a hundred values (a
@@ -600,6 +611,10 @@ impl Extractor {
                 .families
                 .contains(&Family::SpectralContrast)
                 .then(|| Contrast::librosa_default(sr, params.n_fft)),
+            yin: params
+                .families
+                .contains(&Family::F0)
+                .then(|| Yin::new(sr, params.n_fft, params.hop_length)),
             delta1: Savgol::delta(1),
             delta2: Savgol::delta(2),
             chroma_filters: Default::default(),
@@ -849,6 +864,15 @@ impl Extractor {
                         .as_ref()
                         .map_err(|e| FeatureError::Unsupported(e.clone()))?;
                     plan.frames(magnitude64.as_ref().expect("computed").view())
+                }
+                Family::F0 => {
+                    let plan = self
+                        .yin
+                        .as_ref()
+                        .expect("planned when configured")
+                        .as_ref()
+                        .map_err(|e| FeatureError::Unsupported(e.clone()))?;
+                    pitch::f0_frames(plan, y)
                 }
             };
             families.push((family, matrix));
@@ -1485,5 +1509,25 @@ mod tests {
         let err = Extractor::new(&p, 8_000).extract(&y).unwrap_err();
         assert!(matches!(err, FeatureError::Unsupported(_)), "{err}");
         assert!(Extractor::new(&p, 16_000).extract(&y).is_ok());
+        // f0: librosa.yin refuses fmax (600 Hz) above Nyquist, and a period of fmin (65 Hz)
+        // longer than a frame.
+        let p = FeatureParams {
+            families: vec![Family::F0],
+            ..FeatureParams::default()
+        };
+        let err = Extractor::new(&p, 1_000).extract(&y).unwrap_err();
+        assert!(matches!(err, FeatureError::Unsupported(_)), "{err}");
+        let short_frames = FeatureParams {
+            n_fft: 128,
+            hop_length: 32,
+            ..p.clone()
+        };
+        let err = Extractor::new(&short_frames, 16_000)
+            .extract(&y)
+            .unwrap_err();
+        assert!(err.to_string().contains("n_fft"), "{err}");
+        let f = Extractor::new(&p, 16_000).extract(&y).unwrap();
+        assert_eq!(p.feature_names(), ["f0_mean_00", "f0_mean_01"]);
+        assert_eq!(f.values.len(), 2);
     }
 }

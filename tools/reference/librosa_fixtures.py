@@ -26,6 +26,13 @@ pooled over frames in float64 by mean, np.std, np.min, np.max, np.median and np.
 90); and silence trimming, librosa.effects.trim(y, top_db) for top_db 30 and 60, with the default
 families' means of the trimmed signal.
 
+It also writes tests/fixtures/librosa/yin.json (see `yin_entry`): per frame,
+  f0 = librosa.yin(y, fmin=65, fmax=600, sr=sr, frame_length=2048, hop_length=512)
+its aperiodicity (the CMNDF value at the chosen lag, from librosa's own internals), and the `f0`
+family's frames (voicing rule and interpolated semitones, written here with numpy), for the
+synthetic signals above, two signals of their own (YIN_SIGNALS, made from their own seed so the
+others are unchanged) and the RAVDESS files. `--only yin` writes yin.json and its signals only.
+
 The Rust code computes in float64 from float32 samples, so the reference feeds librosa the
 float32 samples as read (soundfile, dtype='float32') cast to float64. Synthetic signals are read
 back from the WAV written here, so quantisation is identical on both sides. For the RAVDESS files
@@ -116,6 +123,151 @@ def synthetic_signals(rng: np.random.Generator) -> list[tuple[str, int, np.ndarr
     floor[start:start + len(burst)] += burst * fade
     signals.append(("pause_tone_pause_16000", sr, floor))
     return signals
+
+
+# The f0 family (src/features/pitch.rs): librosa.yin's parameters and the voicing rule.
+YIN_FMIN, YIN_FMAX, YIN_FRAME, YIN_HOP, YIN_TROUGH = 65.0, 600.0, 2048, 512, 0.1
+VOICED_APERIODICITY, VOICED_RMS_DB, REFERENCE_HZ = 0.55, 40.0, 440.0
+YIN_SEED = 20261125
+
+
+def glide_hz(t: np.ndarray) -> np.ndarray:
+    """The voiced signal's F0 at time t (s) into its tone: 110 -> 220 Hz exponentially over
+    1 s, with a 5 Hz vibrato of +-0.3 semitone."""
+    return 110.0 * 2.0 ** t * 2.0 ** (0.3 / 12.0 * np.sin(2 * np.pi * 5.0 * t))
+
+
+def yin_signals(rng: np.random.Generator) -> list[tuple[str, int, np.ndarray, dict]]:
+    """(name, sample_rate, signal, facts) for the signals made for the yin fixtures."""
+    out = []
+    # 0.2 s silence, 1 s harmonic glide with vibrato (6 partials at 1/k, 20 ms fades), 0.3 s
+    # white noise: voiced, silent and aperiodic frames with a known pitch.
+    sr = 22050
+    lead, seconds, tail = int(0.2 * sr), 1.0, int(0.3 * sr)
+    t = np.arange(int(seconds * sr)) / sr
+    phase = 2 * np.pi * np.cumsum(glide_hz(t)) / sr
+    tone = sum(np.sin(k * phase) / k for k in range(1, 7))
+    fade = np.minimum(1.0, np.minimum(np.arange(len(t)), np.arange(len(t))[::-1]) / (0.02 * sr))
+    y = np.concatenate([np.zeros(lead), 0.25 * tone * fade, 0.05 * rng.standard_normal(tail)])
+    out.append(("voiced_glide_22050", sr, y, {"tone_start": lead, "tone_samples": len(t)}))
+    # A 16 kHz speech-like pulse train at 180 Hz (decaying resonance per period), then silence.
+    sr = 16000
+    n = int(0.6 * sr)
+    period = sr / 180.0
+    k = np.arange(n)
+    pulse = np.exp(-(k % period) / 20.0) * np.sin(2 * np.pi * 700.0 * (k % period) / sr)
+    y = np.concatenate([0.4 * pulse, np.zeros(int(0.2 * sr))])
+    out.append(("pulse180_16000", sr, y, {"tone_start": 0, "tone_samples": n}))
+    return out
+
+
+def yin_entry(y: np.ndarray, sr: int) -> dict:
+    """librosa.yin's F0 per frame, its aperiodicity, and the f0 family's frames of y (float64)."""
+    from librosa.core.pitch import _cumulative_mean_normalized_difference, _parabolic_interpolation
+
+    f0 = librosa.yin(y, fmin=YIN_FMIN, fmax=YIN_FMAX, sr=sr, frame_length=YIN_FRAME,
+                     hop_length=YIN_HOP, trough_threshold=YIN_TROUGH)
+    # librosa.yin's steps (0.11), to read the CMNDF at the chosen lag.
+    yp = np.pad(y, (YIN_FRAME // 2, YIN_FRAME // 2), mode="constant")
+    frames = librosa.util.frame(yp, frame_length=YIN_FRAME, hop_length=YIN_HOP)
+    min_p = int(np.floor(sr / YIN_FMAX))
+    max_p = min(int(np.ceil(sr / YIN_FMIN)), YIN_FRAME - 1)
+    c = _cumulative_mean_normalized_difference(frames, min_p, max_p)
+    shifts = _parabolic_interpolation(c)
+    trough = librosa.util.localmin(c, axis=-2)
+    trough[0, :] = c[0, :] < c[1, :]
+    below = np.logical_and(trough, c < YIN_TROUGH)
+    idx = np.argmax(below, axis=0)
+    none = ~below.any(axis=0)
+    idx[none] = np.argmin(c, axis=0)[none]
+    cols = np.arange(c.shape[1])
+    again = sr / (min_p + idx + shifts[idx, cols])
+    assert np.array_equal(again, f0), "the step-by-step yin differs from librosa.yin"
+    aperiodicity = c[idx, cols]
+    rms = librosa.feature.rms(y=y, frame_length=YIN_FRAME, hop_length=YIN_HOP)[0]
+    assert len(rms) == len(f0)
+    rms64 = rms.astype(np.float64)
+    voiced = (aperiodicity < VOICED_APERIODICITY) & (
+        rms64 > float(rms.max()) * 10.0 ** (-VOICED_RMS_DB / 20.0))
+    st = 12.0 * np.log2(f0 / REFERENCE_HZ)
+    t = np.arange(len(f0))
+    if voiced.any():
+        semitones = np.interp(t, t[voiced], st[voiced])
+    else:
+        semitones = np.full(len(f0), 12.0 * np.log2(YIN_FMIN / REFERENCE_HZ))
+    return {
+        "sample_rate": sr,
+        "n_samples": len(y),
+        "n_frames": len(f0),
+        "min_period": min_p,
+        "max_period": max_p,
+        "f0": [float(v) for v in f0],
+        "aperiodicity": [float(v) for v in aperiodicity],
+        "voiced": [bool(v) for v in voiced],
+        "semitones": [float(v) for v in semitones],
+    }
+
+
+def write_yin(signal_names: list[tuple[str, int]], ravdess_root: Path | None) -> None:
+    """tests/fixtures/librosa/yin.json from the synthetic WAVs already written, YIN_SIGNALS
+    (written here) and, when given, the RAVDESS files."""
+    rng = np.random.default_rng(YIN_SEED)
+    synthetic = []
+    for name, sr in signal_names:
+        wav = SIGNAL_DIR / f"{name}.wav"
+        y32, sr_read = sf.read(wav, dtype="float32")
+        assert sr_read == sr and y32.ndim == 1
+        entry = {"name": name, "file": f"signals/{name}.wav", "sha256": sha256(wav)}
+        entry.update(yin_entry(y32.astype(np.float64), sr))
+        synthetic.append(entry)
+    for name, sr, y, facts in yin_signals(rng):
+        wav = SIGNAL_DIR / f"{name}.wav"
+        sf.write(wav, to_pcm16(y), sr, subtype="PCM_16")
+        y32, sr_read = sf.read(wav, dtype="float32")
+        assert sr_read == sr and y32.ndim == 1
+        entry = {"name": name, "file": f"signals/{name}.wav", "sha256": sha256(wav)}
+        entry.update(yin_entry(y32.astype(np.float64), sr))
+        # The synthesised F0 at each frame centre inside the tone (away from its fades).
+        start, n = facts["tone_start"], facts["tone_samples"]
+        centres = np.arange(entry["n_frames"]) * YIN_HOP - start
+        inside = (centres >= YIN_FRAME // 2) & (centres < n - YIN_FRAME // 2)
+        truth = glide_hz(centres / sr) if name.startswith("voiced_glide") else np.full(
+            len(centres), 180.0)
+        entry["true_f0"] = [float(v) if ok else None for v, ok in zip(truth, inside)]
+        synthetic.append(entry)
+    ravdess = []
+    if ravdess_root is not None:
+        for rel in RAVDESS_FILES:
+            path = ravdess_root / rel
+            y32, sr = sf.read(path, dtype="float32")
+            entry = {"path": rel, "sha256": sha256(path), "file_size": path.stat().st_size}
+            entry.update(yin_entry(y32.astype(np.float64), sr))
+            ravdess.append(entry)
+    for e in synthetic + ravdess:
+        print(f"yin {e.get('name', e.get('path'))}: frames={e['n_frames']} "
+              f"voiced={sum(e['voiced'])}")
+    doc = {
+        "description": "librosa.yin reference and the f0 family's frames for "
+        "tests/librosa_parity.rs; made by tools/reference/librosa_fixtures.py",
+        "versions": {
+            "python": platform.python_version(),
+            "librosa": librosa.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "soundfile": sf.__version__,
+            "numba": numba.__version__,
+        },
+        "params": {"fmin": YIN_FMIN, "fmax": YIN_FMAX, "frame_length": YIN_FRAME,
+                   "hop_length": YIN_HOP, "trough_threshold": YIN_TROUGH,
+                   "voiced_aperiodicity": VOICED_APERIODICITY, "voiced_rms_db": VOICED_RMS_DB,
+                   "reference_hz": REFERENCE_HZ,
+                   "input": "float32 samples as read, cast to float64"},
+        "synthetic": synthetic,
+        "ravdess": ravdess,
+    }
+    out = OUT_DIR / "yin.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
 
 
 def to_pcm16(y: np.ndarray) -> np.ndarray:
@@ -266,7 +418,20 @@ def main() -> int:
         default=default_ravdess if default_ravdess.is_dir() else None,
         help="RAVDESS root holding Actor_NN/ (default: data/ravdess when it exists)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["all", "yin"],
+        default="all",
+        help="'yin': write yin.json and its signals only (reference.json untouched)",
+    )
     args = parser.parse_args()
+    ravdess_root = None if args.ravdess is None else args.ravdess.resolve()
+    if ravdess_root is None:
+        print("warning: no RAVDESS directory; writing synthetic references only", file=sys.stderr)
+    names = [(name, sr) for name, sr, _ in synthetic_signals(np.random.default_rng(SEED))]
+    if args.only == "yin":
+        write_yin(names, ravdess_root)
+        return 0
 
     rng = np.random.default_rng(SEED)
     SIGNAL_DIR.mkdir(parents=True, exist_ok=True)
@@ -337,8 +502,6 @@ def main() -> int:
             recipe.append(r)
             print(f"{rel}: frames={entry['n_frames']} tuning={entry['tuning']} "
                   f"float32 recipe deviation {r['deviation_from_float64']}")
-    else:
-        print("warning: no RAVDESS directory; writing synthetic references only", file=sys.stderr)
 
     doc = {
         "description": "librosa reference features for tests/librosa_parity.rs; "
@@ -372,6 +535,7 @@ def main() -> int:
     out = OUT_DIR / "reference.json"
     out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+    write_yin(names, ravdess_root)
     return 0
 
 
