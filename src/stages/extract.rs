@@ -277,10 +277,9 @@ impl RowGroups {
                 break;
             }
             let take = height.min(self.rows);
-            // One contiguous chunk per column: the writer makes a row group per chunk.
-            let mut group = df.slice(0, take);
-            group.rechunk_mut();
-            sink(&group)?;
+            // A slice of the chunks as they are: the writer makes one row group of it, chunk by
+            // chunk, so the rows are not copied into one contiguous chunk first.
+            sink(&df.slice(0, take))?;
             self.pending = (take < height).then(|| df.slice(take as i64, height - take));
         }
         Ok(())
