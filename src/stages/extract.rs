@@ -33,9 +33,9 @@ const META_EXTRACTOR: &str = "ser_pipeline.extractor";
 const META_INPUTS: &str = "ser_pipeline.inputs";
 
 /// Files per chunk: computed together, then appended to the pending row group
-/// (`data.row_group_rows` rows each). The Parquet writer keeps a few KB of metadata per column
-/// chunk until it writes the footer, so small row groups make memory grow with the corpus, and
-/// large ones hold more rows at once.
+/// (`data.row_group_rows` rows each). The Parquet writer keeps about 0.6 KB of metadata per
+/// column chunk until it writes the footer, so small row groups make memory grow with the
+/// corpus, and large ones hold more rows at once.
 const CHUNK: usize = 512;
 
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
@@ -93,8 +93,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     ];
 
     // Files go through in chunks; every `data.row_group_rows` rows are written as one row group,
-    // so the memory a run needs hardly grows with the corpus (the manifest and the writer's
-    // footer do).
+    // so the memory a run needs hardly grows with the corpus (the manifest, the writer's footer
+    // and the pending row group until the corpus fills one do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
     let segmented = params.segment_seconds.is_some();
