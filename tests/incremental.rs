@@ -168,17 +168,17 @@ fn stages_downstream_of_the_features_rerun_when_a_file_changes() {
 
 #[test]
 fn reuse_spans_the_row_groups_of_a_large_table() {
-    // extract computes 512 files at a time and writes `data.row_group_rows` rows per Parquet row
-    // group: with 576 files and 256 rows per group, the table has groups of 256, 256 and 64 rows
-    // (the first chunk split in two, the rest carried over). A change in the second group must
-    // still cost that one file and give the --force table.
-    let ws = Workspace::new("row_group_rows = 256\n");
+    // extract computes 256 files at a time and writes `data.row_group_rows` rows per Parquet row
+    // group: with 576 files and 200 rows per group, the table has groups of 200, 200 and 176
+    // rows (each chunk split, the rest carried over). A change in the second group must still
+    // cost that one file and give the --force table.
+    let ws = Workspace::new("row_group_rows = 200\n");
     let actors: Vec<u8> = (1..=36).collect();
     let written = make_corpus(&ws.corpus(), &actors, 16000, 0.2);
     let n = written.len();
     assert_eq!(n, 576);
     run(&ws, &["run", "--stage", "extract"], 0);
-    assert_eq!(row_group_sizes(&ws), [256, 256, 64]);
+    assert_eq!(row_group_sizes(&ws), [200, 200, 176]);
     let changed = 300;
     let y = voice(2, 35, 1, 16000, 0.25);
     write_wav16(&ws.corpus().join(&written[changed]), &y, 1, 16000);
@@ -192,7 +192,7 @@ fn reuse_spans_the_row_groups_of_a_large_table() {
         &features(&ws),
         "incremental vs --force, three row groups",
     );
-    assert_eq!(row_group_sizes(&ws), [256, 256, 64]);
+    assert_eq!(row_group_sizes(&ws), [200, 200, 176]);
 }
 
 /// Rows in each row group of the workspace's `features.parquet`.
