@@ -124,12 +124,9 @@ impl Predictor {
             }
             if named.len() < x.nrows() {
                 let population = self.population()?;
-                for (i, mut row) in x.rows_mut().into_iter().enumerate() {
-                    if speakers[i].is_none() {
-                        let stats = population.mean.iter().zip(&population.scale);
-                        for (v, (m, sc)) in row.iter_mut().zip(stats) {
-                            *v = (*v - m) / sc;
-                        }
+                for (row, speaker) in x.rows_mut().into_iter().zip(speakers) {
+                    if speaker.is_none() {
+                        population.transform_row(row);
                     }
                 }
             }

@@ -101,12 +101,17 @@ impl Scaler {
 
     pub fn transform(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut out = x.to_owned();
-        for mut row in out.rows_mut() {
-            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-                *v = (*v - m) / s;
-            }
+        for row in out.rows_mut() {
+            self.transform_row(row);
         }
         out
+    }
+
+    /// [`Scaler::transform`] of one row, in place.
+    pub fn transform_row(&self, mut row: ndarray::ArrayViewMut1<'_, f64>) {
+        for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+            *v = (*v - m) / s;
+        }
     }
 
     pub fn inverse_transform(&self, z: ArrayView2<'_, f64>) -> Array2<f64> {
@@ -164,14 +169,11 @@ impl SpeakerNorm {
 
     /// Standardises each row with its speaker's scaler; a speaker not seen by `fit` is an error.
     pub fn apply(&self, x: &mut Array2<f64>, speakers: &[u8]) -> Result<(), String> {
-        for (mut row, s) in x.rows_mut().into_iter().zip(speakers) {
-            let scaler = self
-                .by_speaker
+        for (row, s) in x.rows_mut().into_iter().zip(speakers) {
+            self.by_speaker
                 .get(s)
-                .ok_or_else(|| format!("no normalisation statistics for speaker {s}"))?;
-            for ((v, m), sc) in row.iter_mut().zip(&scaler.mean).zip(&scaler.scale) {
-                *v = (*v - m) / sc;
-            }
+                .ok_or_else(|| format!("no normalisation statistics for speaker {s}"))?
+                .transform_row(row);
         }
         Ok(())
     }

@@ -104,12 +104,7 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
     let predict_with = |flags: &[&str], files: &[std::path::PathBuf]| -> Vec<serde_json::Value> {
         let out = ws
             .cmd(&["predict", "--model", "out/models/mlp", "--json"])
@@ -117,12 +112,7 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
             .args(files)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit(&out, 0);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         json.as_array().unwrap().clone()
     };

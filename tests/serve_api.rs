@@ -482,12 +482,7 @@ fn a_speaker_normalised_model_judges_a_lone_clip_on_average_speaker_statistics()
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
     // --metrics must name a file; without it, none is found (no evaluate stage ran).
     let out = ws
         .cmd(&[
