@@ -80,7 +80,8 @@ function wav16(samples, sampleRate) {
   return buf;
 }
 
-/** A tiny model: 3 actors x 8 emotions x 2 repetitions of 0.3 s, as the Rust tests train. */
+/** A tiny model: 3 actors x 8 emotions x 2 repetitions of 0.3 s, as the Rust tests train; per-speaker
+ * normalised like the recommended config, so a clip is scaled by the training speakers' average. */
 function trainTinyModel() {
   const ws = path.join(work, 'ws');
   fs.mkdirSync(ws, { recursive: true });
@@ -89,6 +90,7 @@ function trainTinyModel() {
     '[split.random]', 'seeds = [1]',
     '[split.actor_holdout]', 'enabled = false',
     '[split.actor_kfold]', 'k = 2',
+    '[train]', 'speaker_normalization = true',
     '[models]', 'train = ["mlp"]',
     '[models.mlp]', 'hidden_layers = [32]', '',
   ].join('\n'));
@@ -194,6 +196,8 @@ async function main() {
     await page.waitForSelector('#model-chip strong');
     check('the model card loads', (await page.textContent('#model-chip')).includes('Model'));
     check('the facts list the features', (await page.locator('#facts .fact').count()) >= 4);
+    const facts = await page.textContent('#facts');
+    check('the facts say speakers are normalised', /Speakers\s*normalised/.test(facts), facts);
 
     // (1) Upload through the file input.
     const [upload] = await Promise.all([
@@ -208,6 +212,9 @@ async function main() {
     check('eight probability bars', (await page.locator('#bars .bar').count()) === 8);
     const meta = await page.textContent('#result-meta');
     check('the duration is shown', /\d+\.\d\d s clip/.test(meta), meta);
+    check('average-speaker scaling is said', meta.includes('average-speaker scaling'), meta);
+    const resultNote = await page.textContent('#result-note');
+    check('the accuracy note says a single clip does worse', resultNote.includes('a single clip'), resultNote);
     check('the clip can be played back', await page.isVisible('#player'));
     await page.waitForTimeout(600); // let the bars finish their transition
     await page.screenshot({ path: path.join(outDir, 'upload.png'), fullPage: true });

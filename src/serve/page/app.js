@@ -180,8 +180,12 @@
     }));
     const note = $('result-note');
     note.hidden = honestAccuracy === null;
+    // A per-speaker-normalised model was evaluated on each test voice's own statistics; a lone
+    // clip is scaled by the average speaker instead and is judged less well than that figure.
+    const averaged = data.speaker_statistics === 'population';
     note.textContent = honestAccuracy === null ? '' : 'A guess from acted speech (RAVDESS): on voices it has not heard, this model is right ' +
-      pct(honestAccuracy, 0) + ' of the time (chance ' + pct(1 / labels.length, 1) + ').';
+      pct(honestAccuracy, 0) + ' of the time (chance ' + pct(1 / labels.length, 1) + ')' +
+      (averaged ? " when it hears many recordings of each voice; a single clip, scaled by the training speakers' average, is judged less well." : '.');
     $('result').hidden = false;
   }
 
