@@ -857,23 +857,9 @@ impl Extractor {
                     spectral::per_frame(T::widen_array(&power).view(), spectral::flatness)
                 }
                 Family::SpectralContrast => {
-                    let plan = self
-                        .contrast
-                        .as_ref()
-                        .expect("planned when configured")
-                        .as_ref()
-                        .map_err(|e| FeatureError::Unsupported(e.clone()))?;
-                    plan.frames(magnitude64.as_ref().expect("computed").view())
+                    planned(&self.contrast)?.frames(magnitude64.as_ref().expect("computed").view())
                 }
-                Family::F0 => {
-                    let plan = self
-                        .yin
-                        .as_ref()
-                        .expect("planned when configured")
-                        .as_ref()
-                        .map_err(|e| FeatureError::Unsupported(e.clone()))?;
-                    pitch::f0_frames(plan, y)
-                }
+                Family::F0 => pitch::f0_frames(planned(&self.yin)?, y),
             };
             families.push((family, matrix));
         }
@@ -973,6 +959,15 @@ impl Extractor {
             span: frames.span,
         })
     }
+}
+
+/// A family's plan, made when the family is configured: the plan, or why this rate cannot
+/// have it.
+fn planned<P>(plan: &Option<Result<P, String>>) -> Result<&P, FeatureError> {
+    plan.as_ref()
+        .expect("planned when configured")
+        .as_ref()
+        .map_err(|e| FeatureError::Unsupported(e.clone()))
 }
 
 /// The windows `[start, end)` of `w` frames, one every `h` frames, over `n` frames; when the

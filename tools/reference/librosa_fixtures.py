@@ -79,6 +79,17 @@ RAVDESS_FILES = [
 ]
 
 
+def versions() -> dict:
+    """The reference's software versions, recorded in every fixture file."""
+    return {
+        "python": platform.python_version(),
+        "librosa": librosa.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "soundfile": sf.__version__,
+        "numba": numba.__version__,
+    }
+
 def tone(sr: int, seconds: float, hz: float, amp: float) -> np.ndarray:
     t = np.arange(int(round(sr * seconds))) / sr
     return amp * np.sin(2 * np.pi * hz * t)
@@ -249,14 +260,7 @@ def write_yin(signal_names: list[tuple[str, int]], ravdess_root: Path | None) ->
     doc = {
         "description": "librosa.yin reference and the f0 family's frames for "
         "tests/librosa_parity.rs; made by tools/reference/librosa_fixtures.py",
-        "versions": {
-            "python": platform.python_version(),
-            "librosa": librosa.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "soundfile": sf.__version__,
-            "numba": numba.__version__,
-        },
+        "versions": versions(),
         "params": {"fmin": YIN_FMIN, "fmax": YIN_FMAX, "frame_length": YIN_FRAME,
                    "hop_length": YIN_HOP, "trough_threshold": YIN_TROUGH,
                    "voiced_aperiodicity": VOICED_APERIODICITY, "voiced_rms_db": VOICED_RMS_DB,
@@ -506,14 +510,7 @@ def main() -> int:
     doc = {
         "description": "librosa reference features for tests/librosa_parity.rs; "
         "made by tools/reference/librosa_fixtures.py",
-        "versions": {
-            "python": platform.python_version(),
-            "librosa": librosa.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "soundfile": sf.__version__,
-            "numba": numba.__version__,
-        },
+        "versions": versions(),
         "params": {"n_fft": 2048, "hop_length": 512, "n_mfcc": N_MFCC, "n_mels": 128,
                    "n_chroma": 12, "input": "float32 samples as read, cast to float64"},
         "synthetic": synthetic,
