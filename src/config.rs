@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::features::FeatureParams;
+use crate::features::{FeatureParams, SegmentScale};
 use crate::split::SplitConfig;
 use crate::stages::augment::AugmentConfig;
 use crate::stages::evaluate::EvaluateConfig;
-use crate::stages::train::{ModelsConfig, TrainConfig};
+use crate::stages::train::{ModelKind, ModelsConfig, TrainConfig};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -208,6 +208,42 @@ impl Config {
         Ok(())
     }
 
+    /// The rows a model of `kind` learns from: segments at its own scale
+    /// (`[models.segments]`), else at `[features]`' (`segment_seconds`), else (`None`) one
+    /// row per file.
+    pub fn rows_of(&self, kind: ModelKind) -> Option<SegmentScale> {
+        self.models
+            .segments
+            .get(&kind)
+            .copied()
+            .or_else(|| self.features.segment_scale())
+    }
+
+    /// Every segment scale a run extracts, each once: `[features]`' own first (when set), then
+    /// those of the trained models in `[models.segments]`. A scale given for a model that is
+    /// not trained is not extracted.
+    pub fn segment_scales(&self) -> Vec<SegmentScale> {
+        let mut scales: Vec<SegmentScale> = self.features.segment_scale().into_iter().collect();
+        for kind in &self.models.train {
+            if let Some(scale) = self.models.segments.get(kind) {
+                if !scales.iter().any(|s| s.same_as(scale)) {
+                    scales.push(*scale);
+                }
+            }
+        }
+        scales
+    }
+
+    /// The configuration a model of `kind` is saved with: this one, with `[features]` set to
+    /// the rows it learned from ([`Config::rows_of`]), so that `predict` and `serve` extract
+    /// the same rows.
+    pub fn for_model(&self, kind: ModelKind) -> Config {
+        Config {
+            features: self.features.with_segment_scale(self.rows_of(kind)),
+            ..self.clone()
+        }
+    }
+
     /// The config as TOML, recorded beside outputs so a run can be reproduced.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("config serialises")
@@ -242,6 +278,76 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_with_their_own_segment_scale() {
+        let toml = r#"
+[features]
+segment_seconds = 1.0
+[models]
+train = ["mlp", "svm", "logistic_regression"]
+[models.segments]
+mlp = { seconds = 0.2, hop_seconds = 0.2 }
+logistic_regression = { seconds = 1.0, hop_seconds = 0.5 }
+random_forest = { seconds = 0.3 }
+"#;
+        let c = Config::from_toml(toml, Path::new("x.toml")).unwrap();
+        let own = c.features.segment_scale().unwrap();
+        let fine = c.rows_of(ModelKind::Mlp).unwrap();
+        assert_eq!((fine.seconds, fine.hop()), (0.2, 0.2));
+        assert!(c.rows_of(ModelKind::Svm).unwrap().same_as(&own));
+        // The same windows as [features]' own, spelled out: no second table.
+        assert!(c
+            .rows_of(ModelKind::LogisticRegression)
+            .unwrap()
+            .same_as(&own));
+        // A model that is not trained adds no scale.
+        let scales = c.segment_scales();
+        assert_eq!(scales.len(), 2);
+        assert!(scales[0].same_as(&own) && scales[1].same_as(&fine));
+        // A model's card carries its own scale in [features], nothing else changed.
+        let card = c.for_model(ModelKind::Mlp);
+        assert_eq!(card.features.segment_scale(), Some(fine));
+        assert_eq!(card.features.families, c.features.families);
+        assert_eq!(c.for_model(ModelKind::Svm), c);
+        // It survives the TOML written beside outputs.
+        assert_eq!(
+            Config::from_toml(&c.to_toml(), Path::new("x.toml")).unwrap(),
+            c
+        );
+        // Without [features] segments, the others learn from file rows.
+        let files = Config::from_toml(
+            "[models]\ntrain = [\"mlp\", \"svm\"]\n[models.segments]\nmlp = { seconds = 0.2 }\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(files.rows_of(ModelKind::Svm), None);
+        assert_eq!(files.segment_scales().len(), 1);
+        assert_eq!(
+            files.for_model(ModelKind::Mlp).features.segment_hop_seconds,
+            None
+        );
+        // Bad scales name their key.
+        for (bad, key) in [
+            ("mlp = { seconds = 0.0 }", "models.segments.mlp.seconds"),
+            (
+                "svm = { seconds = 1.0, hop_seconds = -1.0 }",
+                "models.segments.svm.hop_seconds",
+            ),
+        ] {
+            let e = Config::from_toml(&format!("[models.segments]\n{bad}\n"), Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let e = Config::from_toml(
+            "[models.segments]\nmlp = { second = 1 }\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("second"), "{e}");
+    }
 
     #[test]
     fn empty_config_is_the_defaults() {

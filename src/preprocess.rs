@@ -101,10 +101,15 @@ impl Scaler {
 
     pub fn transform(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut out = x.to_owned();
-        for row in out.rows_mut() {
+        self.transform_in_place(&mut out);
+        out
+    }
+
+    /// [`Scaler::transform`] in place, without a second matrix.
+    pub fn transform_in_place(&self, x: &mut Array2<f64>) {
+        for row in x.rows_mut() {
             self.transform_row(row);
         }
-        out
     }
 
     /// [`Scaler::transform`] of one row, in place.

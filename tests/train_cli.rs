@@ -397,3 +397,139 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
         files.len()
     );
 }
+
+/// `[models.segments]` gives one model rows of its own scale: extract and augment write a table
+/// per scale (of the same recordings), that model trains and is tested on it, its saved card
+/// extracts at that scale, and the ensemble averages its per-recording probabilities with the
+/// other models'. Without the setting, the scale's tables go.
+#[test]
+fn a_model_with_its_own_segment_scale_trains_and_predicts_at_that_scale() {
+    let scaled = format!(
+        "{CONFIG}\n[features]\nsegment_seconds = 0.1\nsegment_hop_seconds = 0.05\n\
+         [models.segments]\nmlp = {{ seconds = 0.03, hop_seconds = 0.03 }}\n"
+    );
+    let ws = Workspace::new(&scaled);
+    let files = corpus(&ws);
+    let run = |ws: &Workspace| {
+        let out = ws
+            .cmd(&[
+                "run",
+                "--stage",
+                "all",
+                "--set",
+                r#"models.ensemble=["mlp","svm"]"#,
+            ])
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+    };
+    run(&ws);
+
+    let own = parquet::read(&ws.out("segments.parquet")).unwrap();
+    let fine = parquet::read(&ws.out("segments_0.03s_hop_0.03s.parquet")).unwrap();
+    assert_eq!(fine.width(), own.width());
+    assert!(fine.height() > own.height(), "{} rows", fine.height());
+    let recordings = |df: &DataFrame| strings(df, "path").into_iter().collect::<BTreeSet<_>>();
+    assert_eq!(recordings(&fine), recordings(&own));
+    assert_eq!(recordings(&fine).len(), files.len());
+    let start = fine.column("segment_start_s").unwrap().f64().unwrap();
+    let end = fine.column("segment_end_s").unwrap().f64().unwrap();
+    for i in 0..fine.height() {
+        // 0.03 s windows of 512-sample frames at 16 kHz: one frame, 0.032 s.
+        let length = end.get(i).unwrap() - start.get(i).unwrap();
+        assert!(length > 0.0 && length <= 0.032 + 1e-9, "row {i}: {length}");
+    }
+    let aug_own = parquet::read(&ws.out("augmented_segments.parquet")).unwrap();
+    let aug_fine = parquet::read(&ws.out("augmented_segments_0.03s_hop_0.03s.parquet")).unwrap();
+    assert!(aug_fine.height() > aug_own.height());
+    assert_eq!(recordings(&aug_fine), recordings(&aug_own));
+
+    // The MLP trained on more rows than the SVM, on the same recordings.
+    let fits = std::fs::read_to_string(ws.path().join("reports/fits.csv")).unwrap();
+    let n_train = |model: &str| -> usize {
+        fits.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|c| c[0] == "random" && c[1] == "seed-1" && c[2] == model)
+            .unwrap()[3]
+            .parse()
+            .unwrap()
+    };
+    assert!(n_train("mlp") > n_train("svm"), "{fits}");
+
+    // One prediction per test recording and model; the ensemble's probabilities are the mean
+    // of the MLP's and the SVM's for the same recording.
+    let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    let (path, protocol, fold, model) = (
+        strings(&pred, "path"),
+        strings(&pred, "protocol"),
+        strings(&pred, "fold"),
+        strings(&pred, "model"),
+    );
+    let probs: Vec<String> = pred
+        .get_column_names()
+        .iter()
+        .filter(|c| c.starts_with("prob_"))
+        .map(|c| c.to_string())
+        .collect();
+    let mut by_key: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
+    for i in 0..pred.height() {
+        let p = probs
+            .iter()
+            .map(|c| pred.column(c).unwrap().f64().unwrap().get(i).unwrap())
+            .collect();
+        let key = (
+            protocol[i].clone(),
+            fold[i].clone(),
+            path[i].clone(),
+            model[i].clone(),
+        );
+        assert!(by_key.insert(key, p).is_none(), "row {i} twice");
+    }
+    let mut n_ensemble = 0;
+    for ((protocol, fold, path, model), p) in &by_key {
+        if model != "ensemble" {
+            continue;
+        }
+        n_ensemble += 1;
+        let of = |m: &str| &by_key[&(protocol.clone(), fold.clone(), path.clone(), m.to_string())];
+        for (c, v) in p.iter().enumerate() {
+            let mean = (of("mlp")[c] + of("svm")[c]) / 2.0;
+            assert!((v - mean).abs() < 1e-12, "{path} {model}: {v} vs {mean}");
+        }
+    }
+    assert!(n_ensemble > 0);
+
+    // Each saved model extracts the rows it learned from.
+    let card = |m: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(ws.out(&format!("models/{m}/model.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(card("mlp")["config"]["features"]["segment_seconds"], 0.03);
+    assert_eq!(
+        card("mlp")["config"]["features"]["segment_hop_seconds"],
+        0.03
+    );
+    assert_eq!(card("svm")["config"]["features"]["segment_seconds"], 0.1);
+    let wav = ws.corpus().join(&files[0]);
+    let out = ws
+        .cmd(&["predict", "--model", "out/models/mlp", "--json"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"emotion\""));
+
+    // Without the model's scale, its tables go and the others stay.
+    ws.write_config(&format!(
+        "{CONFIG}\n[features]\nsegment_seconds = 0.1\nsegment_hop_seconds = 0.05\n"
+    ));
+    run(&ws);
+    assert!(!ws.out("segments_0.03s_hop_0.03s.parquet").exists());
+    assert!(!ws
+        .out("augmented_segments_0.03s_hop_0.03s.parquet")
+        .exists());
+    assert!(ws.out("segments.parquet").exists());
+    assert!(ws.out("augmented_segments.parquet").exists());
+}

@@ -20,37 +20,74 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// -9 runs no clean-up) leaves it behind, and [`remove_stale_temps`] can tell from the pid that
 /// its writer is gone.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.{}.", std::process::id()))
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    write(tmp.as_file_mut()).with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file_mut().flush()?;
-    // tempfile creates 0600; a table is for every reader, as a plain `File::create` would be.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+    let mut file = AtomicFile::create(path)?;
+    write(file.file()).with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
+}
+
+/// A file written atomically ([`write_atomic`]) by a writer that is not one closure: created
+/// as a temporary file beside `path`, renamed over it by [`AtomicFile::commit`], removed when
+/// dropped uncommitted.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.{}.", std::process::id()))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
     }
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot sync {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot move the new {} into place", path.display()))?;
-    Ok(())
+
+    /// Where the file goes when committed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Flushes and syncs the temporary file and renames it over the target.
+    pub fn commit(mut self) -> Result<()> {
+        let path = &self.path;
+        self.tmp.as_file_mut().flush()?;
+        // tempfile creates 0600; a table is for every reader, as a plain `File::create` would be.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+        }
+        self.tmp
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("cannot sync {}", path.display()))?;
+        self.tmp
+            .persist(path)
+            .with_context(|| format!("cannot move the new {} into place", path.display()))?;
+        Ok(())
+    }
 }
 
 /// The writer's pid, when `name` is the name of one of [`write_atomic`]'s temporary files.

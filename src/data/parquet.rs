@@ -52,13 +52,58 @@ pub fn write_batched(
     metadata: Vec<(String, String)>,
     fill: impl FnOnce(&mut dyn FnMut(&DataFrame) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    let table = batched::Table::new(schema, metadata)?;
-    super::write_atomic(path, |file| {
-        let mut writer = table.writer(file)?;
-        fill(&mut |df: &DataFrame| table.write_row_group(&mut writer, df))?;
-        writer.close()?;
-        Ok(())
-    })
+    let mut out = BatchedWriter::create(path, schema, metadata)?;
+    fill(&mut |df: &DataFrame| out.write(df))?;
+    out.finish()
+}
+
+/// [`write_batched`] as an object, for writing several tables side by side: each
+/// [`BatchedWriter::write`] appends one row group; [`BatchedWriter::finish`] completes the file
+/// and renames it into place; dropped unfinished, it leaves nothing behind.
+pub struct BatchedWriter {
+    table: batched::Table,
+    writer: parquet::file::writer::SerializedFileWriter<File>,
+    file: super::AtomicFile,
+}
+
+impl BatchedWriter {
+    pub fn create(
+        path: &Path,
+        schema: &Schema,
+        metadata: Vec<(String, String)>,
+    ) -> Result<BatchedWriter> {
+        let table = batched::Table::new(schema, metadata)?;
+        let mut file = super::AtomicFile::create(path)?;
+        let handle = file
+            .file()
+            .try_clone()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let writer = table.writer(handle)?;
+        Ok(BatchedWriter {
+            table,
+            writer,
+            file,
+        })
+    }
+
+    /// Appends `df` (a frame of the table's schema) as one row group.
+    pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        self.table
+            .write_row_group(&mut self.writer, df)
+            .with_context(|| format!("cannot write {}", self.file.path().display()))
+    }
+
+    /// Writes the footer and renames the file into place.
+    pub fn finish(self) -> Result<()> {
+        // The writer's handle is flushed and closed before the file is synced and renamed.
+        let path = self.file.path().to_path_buf();
+        drop(
+            self.writer
+                .into_inner()
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        );
+        self.file.commit()
+    }
 }
 
 /// [`write_batched`]'s writer: polars frames to `parquet` crate row groups.

@@ -255,6 +255,59 @@ impl Default for FeatureParams {
     }
 }
 
+/// Windows of a recording's frames that each become a row: `seconds` long, one every
+/// `hop_seconds` (default half a window), plus one ending at the last frame
+/// ([`segment_windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentScale {
+    pub seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_seconds: Option<f64>,
+}
+
+impl SegmentScale {
+    /// The hop in seconds, the default spelled out.
+    pub fn hop(&self) -> f64 {
+        self.hop_seconds.unwrap_or(self.seconds / 2.0)
+    }
+
+    /// The same windows (an unset hop equals half a window).
+    pub fn same_as(&self, other: &SegmentScale) -> bool {
+        self.seconds == other.seconds && self.hop() == other.hop()
+    }
+
+    /// Rejects a length or hop that is not a positive, finite number of seconds: the field
+    /// (`seconds`, `hop_seconds`) and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (name, value) in [
+            ("seconds", Some(self.seconds)),
+            ("hop_seconds", self.hop_seconds),
+        ] {
+            if let Some(s) = value {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err((
+                        name,
+                        format!("must be a positive, finite number of seconds, got {s}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What names this scale's tables: `0.2s_hop_0.1s`.
+    pub fn tag(&self) -> String {
+        format!("{}s_hop_{}s", self.seconds, self.hop())
+    }
+}
+
+impl std::fmt::Display for SegmentScale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} s windows every {} s", self.seconds, self.hop())
+    }
+}
+
 /// A parameter that cannot work, named by its config key.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("features.{key}: {message}")]
@@ -360,6 +413,23 @@ impl FeatureParams {
             ));
         }
         Ok(())
+    }
+
+    /// The windows of `segment_seconds` / `segment_hop_seconds`, when set.
+    pub fn segment_scale(&self) -> Option<SegmentScale> {
+        Some(SegmentScale {
+            seconds: self.segment_seconds?,
+            hop_seconds: self.segment_hop_seconds,
+        })
+    }
+
+    /// These parameters with segment rows of `scale` (`None`: one row per file).
+    pub fn with_segment_scale(&self, scale: Option<SegmentScale>) -> FeatureParams {
+        FeatureParams {
+            segment_seconds: scale.map(|s| s.seconds),
+            segment_hop_seconds: scale.and_then(|s| s.hop_seconds),
+            ..self.clone()
+        }
     }
 
     /// The precision the spectral front end runs in: `precision`, unless a family that reads
@@ -872,13 +942,16 @@ impl Extractor {
 
     /// The segment length and hop in frames (each at least 1), when `segment_seconds` is set.
     pub fn segment_frames(&self) -> Option<(usize, usize)> {
-        let seconds = self.params.segment_seconds?;
-        let hop_seconds = self.params.segment_hop_seconds.unwrap_or(seconds / 2.0);
+        Some(self.scale_frames(&self.params.segment_scale()?))
+    }
+
+    /// A scale's window length and hop in frames of `hop_length` (each at least 1).
+    pub fn scale_frames(&self, scale: &SegmentScale) -> (usize, usize) {
         let frames = |s: f64| {
             ((s * f64::from(self.sample_rate) / self.params.hop_length as f64).round() as usize)
                 .max(1)
         };
-        Some((frames(seconds), frames(hop_seconds)))
+        (frames(scale.seconds), frames(scale.hop()))
     }
 
     /// Pooled features of each segment of a mono signal: [`Extractor::extract_all`]'s
@@ -891,16 +964,30 @@ impl Extractor {
     }
 
     /// The whole signal's pooled features and, when `segment_seconds` is set, each segment's
-    /// (else none). The frames of the (trimmed) signal are computed once and cut into the
-    /// windows of [`segment_windows`] (`segment_seconds` long, every `segment_hop_seconds`, in
-    /// frames of `hop_length`), each pooled as [`Extractor::extract`] pools a whole signal. A
-    /// segment's `span` runs from its first frame's centre to its last frame's end
-    /// (`hop_length` samples on), within the signal's span; `n_frames` is its frame count;
-    /// `tuning` is the whole signal's.
+    /// (else none): [`Extractor::extract_scales`] at that one scale.
     pub fn extract_all(&self, y: &[f32]) -> Result<(Features, Vec<Features>), FeatureError> {
-        let Some((w, h)) = self.segment_frames() else {
+        let Some(scale) = self.params.segment_scale() else {
             return Ok((self.extract(y)?, Vec::new()));
         };
+        let (whole, mut scales) = self.extract_scales(y, &[scale])?;
+        Ok((whole, scales.pop().expect("one scale")))
+    }
+
+    /// The whole signal's pooled features and, for each scale, each segment's. The frames of
+    /// the (trimmed) signal are computed once and cut into the windows of [`segment_windows`]
+    /// (a scale's `seconds` long, every `hop_seconds`, in frames of `hop_length`), each pooled
+    /// as [`Extractor::extract`] pools a whole signal. A segment's `span` runs from its first
+    /// frame's centre to its last frame's end (`hop_length` samples on), within the signal's
+    /// span; `n_frames` is its frame count; `tuning` is the whole signal's. The
+    /// `segment_seconds` of the parameters plays no part here.
+    pub fn extract_scales(
+        &self,
+        y: &[f32],
+        scales: &[SegmentScale],
+    ) -> Result<(Features, Vec<Vec<Features>>), FeatureError> {
+        if scales.is_empty() {
+            return Ok((self.extract(y)?, Vec::new()));
+        }
         let frames = self.frames_with(y, false)?;
         let n = frames.families.first().map_or(0, |(_, m)| m.nrows());
         let hop = self.params.hop_length;
@@ -926,9 +1013,15 @@ impl Extractor {
             span: frames.span,
             ..pool(0, n)?
         };
-        let segments = segment_windows(n, w, h)
-            .into_iter()
-            .map(|(start, end)| pool(start, end))
+        let segments = scales
+            .iter()
+            .map(|scale| {
+                let (w, h) = self.scale_frames(scale);
+                segment_windows(n, w, h)
+                    .into_iter()
+                    .map(|(start, end)| pool(start, end))
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((whole, segments))
     }
@@ -1036,6 +1129,53 @@ mod tests {
             vec![(0, 4), (2, 6), (4, 8), (5, 9)]
         );
         assert_eq!(segment_windows(10, 4, 4), vec![(0, 4), (4, 8), (6, 10)]);
+    }
+
+    #[test]
+    fn several_scales_from_one_pass_equal_each_scale_alone() {
+        let sr = 16_000;
+        let y: Vec<f32> = (0..sr)
+            .map(|i| {
+                let t = i as f64 / sr as f64;
+                (0.3 * (2.0 * std::f64::consts::PI * (150.0 + 400.0 * t) * t).sin()) as f32
+            })
+            .collect();
+        let p = FeatureParams {
+            families: vec![Family::Mfcc, Family::Rms, Family::Zcr],
+            stats: vec![Stat::Mean, Stat::Std],
+            segment_seconds: Some(0.25),
+            ..FeatureParams::default()
+        };
+        let coarse = p.segment_scale().unwrap();
+        assert_eq!(coarse.hop(), 0.125);
+        let fine = SegmentScale {
+            seconds: 0.1,
+            hop_seconds: Some(0.1),
+        };
+        assert_eq!(fine.tag(), "0.1s_hop_0.1s");
+        assert!(coarse.same_as(&SegmentScale {
+            seconds: 0.25,
+            hop_seconds: Some(0.125)
+        }));
+        assert!(!coarse.same_as(&fine));
+        let ex = Extractor::new(&p, sr as u32);
+        let (whole, scales) = ex.extract_scales(&y, &[coarse, fine]).unwrap();
+        assert_eq!(whole, ex.extract_all(&y).unwrap().0);
+        assert_eq!(scales[0], ex.extract_all(&y).unwrap().1);
+        let alone = Extractor::new(&p.with_segment_scale(Some(fine)), sr as u32);
+        assert_eq!(scales[1], alone.extract_all(&y).unwrap().1);
+        // 0.1 s of 512-sample hops at 16 kHz: 3 frames, every 3.
+        assert_eq!(alone.segment_frames(), Some((3, 3)));
+        assert!(scales[1].len() > scales[0].len());
+        // No scale: the whole signal alone.
+        let (only, none) = ex.extract_scales(&y, &[]).unwrap();
+        assert!(none.is_empty());
+        assert_eq!(
+            only,
+            Extractor::new(&p.with_segment_scale(None), sr as u32)
+                .extract(&y)
+                .unwrap()
+        );
     }
 
     #[test]

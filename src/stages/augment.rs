@@ -16,7 +16,7 @@ use crate::audio;
 use crate::augment::{self, ParamRange, TransformSpec};
 use crate::corpus::Emotion;
 use crate::data::parquet;
-use crate::features::ExtractorCache;
+use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
 use crate::tables::{self, FeatureRow, ManifestRow, Status};
 
@@ -92,6 +92,9 @@ impl AugmentConfig {
     }
 }
 
+/// A copy's rows: its `augmented.parquet` row and, per segment scale, its segment rows.
+type AugRows = (AugRow, Vec<Vec<AugRow>>);
+
 /// One augmented row: the features row (its `path` is `<source>#aug<copy>`) and its provenance.
 struct AugRow {
     row: FeatureRow,
@@ -154,60 +157,63 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         cfg.classes
     );
     let extractors = ExtractorCache::new(&settings.config.features);
+    let config = &settings.config;
+    // Every segment scale (`[features]`' own, then the models'), each with its table.
+    let scales = config.segment_scales();
     let progress = Progress::new("augment", jobs.len(), settings.progress);
-    let results: Vec<Result<(AugRow, Vec<AugRow>), Skipped>> = jobs
+    let results: Vec<Result<AugRows, Skipped>> = jobs
         .par_iter()
         .map(|&(row, copy)| {
             let abs = paths.corpus_root.join(&row.path);
-            let result = augment_file(row, copy, &abs, &extractors, settings).map_err(|error| {
-                progress.suspend(|| log::warn!("augment: skipped {}: {error}", abs.display()));
-                Skipped {
-                    stage: "augment",
-                    path: row.path.clone(),
-                    error,
-                }
-            });
+            let result =
+                augment_file(row, copy, &abs, &extractors, &scales, settings).map_err(|error| {
+                    progress.suspend(|| log::warn!("augment: skipped {}: {error}", abs.display()));
+                    Skipped {
+                        stage: "augment",
+                        path: row.path.clone(),
+                        error,
+                    }
+                });
             progress.inc();
             result
         })
         .collect();
     progress.finish();
     let mut rows = Vec::new();
-    let mut segment_rows = Vec::new();
+    let mut segment_rows: Vec<Vec<AugRow>> = scales.iter().map(|_| Vec::new()).collect();
     let mut skipped = Vec::new();
     for r in results {
         match r {
             Ok((whole, segments)) => {
                 rows.push(whole);
-                segment_rows.extend(segments);
+                for (all, of_file) in segment_rows.iter_mut().zip(segments) {
+                    all.extend(of_file);
+                }
             }
             Err(s) => skipped.push(s),
         }
     }
     skipped.dedup_by(|a, b| a.path == b.path);
-    let names = settings.config.features.feature_names();
+    let names = config.features.feature_names();
+    let mut written = Vec::new();
+    // The segment tables first, so that augmented.parquet is the last to change.
+    for (scale, rows) in scales.iter().zip(&segment_rows) {
+        let path = paths.segment_tables(config, scale).1;
+        write_table(&path, rows, &names, true)?;
+        log::info!(
+            "augment: wrote {} ({} segments, {scale})",
+            path.display(),
+            rows.len()
+        );
+        written.push(path);
+    }
     write_table(&paths.augmented(), &rows, &names, false)?;
     log::info!(
         "augment: wrote {} ({} rows)",
         paths.augmented().display(),
         rows.len()
     );
-    if settings.config.features.segment_seconds.is_some() {
-        write_table(&paths.augmented_segments(), &segment_rows, &names, true)?;
-        log::info!(
-            "augment: wrote {} ({} segments)",
-            paths.augmented_segments().display(),
-            segment_rows.len()
-        );
-    } else if paths.augmented_segments().exists() {
-        // A segment table of an earlier configuration would only mislead.
-        std::fs::remove_file(paths.augmented_segments()).with_context(|| {
-            format!(
-                "augment: cannot remove {}",
-                paths.augmented_segments().display()
-            )
-        })?;
-    }
+    super::remove_stale_segment_tables(paths, &written, true)?;
     Ok(skipped)
 }
 
@@ -255,8 +261,9 @@ fn augment_file(
     copy: u32,
     abs: &std::path::Path,
     extractors: &ExtractorCache,
+    scales: &[SegmentScale],
     settings: &Settings,
-) -> Result<(AugRow, Vec<AugRow>), String> {
+) -> Result<AugRows, String> {
     let cfg = &settings.config.augment;
     let labels = row.labels.ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
@@ -270,7 +277,7 @@ fn augment_file(
     );
     let (whole, segments) = extractors
         .get(decoded.sample_rate)
-        .extract_all(&samples)
+        .extract_scales(&samples, scales)
         .map_err(|e| e.to_string())?;
     let transform = &applied[0];
     let (whole, segments) = super::extract::file_rows(
@@ -289,6 +296,9 @@ fn augment_file(
     };
     Ok((
         with_provenance(whole),
-        segments.into_iter().map(with_provenance).collect(),
+        segments
+            .into_iter()
+            .map(|rows| rows.into_iter().map(with_provenance).collect())
+            .collect(),
     ))
 }

@@ -22,7 +22,7 @@ use super::{Paths, Settings, Skipped};
 use crate::audio;
 use crate::config::Config;
 use crate::data::parquet;
-use crate::features::ExtractorCache;
+use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
 use crate::tables::{self, FeatureRow, ManifestRow, Status};
 
@@ -54,13 +54,20 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         manifest.len()
     );
 
-    let params = &settings.config.features;
+    let config = &settings.config;
+    let params = &config.features;
     let names = params.feature_names();
-    let extractor = extractor_id(&settings.config);
+    let extractor = extractor_id(config);
+    // Every segment scale (`[features]`' own, then the models'), each with its table.
+    let scales = config.segment_scales();
+    let segment_paths: Vec<std::path::PathBuf> = scales
+        .iter()
+        .map(|s| paths.segment_tables(config, s).0)
+        .collect();
     let mut previous = if settings.force {
         HashMap::new()
     } else {
-        previous_rows(paths, params.segment_seconds.is_some(), &extractor, &names)
+        previous_rows(paths, &segment_paths, &extractor, &names)
     };
     // Stamped before decoding: a file changed during the run is recomputed by the next one.
     let stamps: Vec<Option<FileStamp>> = usable
@@ -95,45 +102,52 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
     ];
 
-    // Files go through in chunks; every `data.row_group_rows` rows are written as one row group,
-    // so the memory a run needs hardly grows with the corpus (the manifest, the writer's footer
-    // and the pending row group until the corpus fills one do).
+    // Files go through in chunks; every `data.row_group_rows` rows of a table are written as
+    // one row group, so the memory a run needs hardly grows with the corpus (the manifest, the
+    // writers' footers and the pending row groups until the corpus fills one do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
-    let segmented = params.segment_seconds.is_some();
     let schema_of = |segmented: bool| -> Result<polars::prelude::Schema> {
         Ok(tables::features_frame(&[], &names, segmented)?
             .schema()
             .as_ref()
             .clone())
     };
-    let row_group = settings.config.data.row_group_rows;
-    let (mut n_rows, mut n_segments) = (0, 0);
-    // Fills features.parquet and, when segmenting, segments.parquet, chunk by chunk.
-    let mut fill = |features: Sink<'_>, mut segments: Option<Sink<'_>>| -> Result<()> {
-        let mut pending = RowGroups::new(row_group);
-        let mut pending_segments = RowGroups::new(row_group);
-        for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
-            // Reused rows are taken out of the previous table first (in order), then the rest
-            // are computed in parallel and merged back in manifest order.
-            let reused: Vec<Option<FileRows>> = chunk
-                .iter()
-                .zip(chunk_reuse)
-                .map(|(row, &reuse)| {
-                    reuse.then(|| previous.remove(&row.path).expect("decided above").1)
-                })
-                .collect();
-            let todo: Vec<&ManifestRow> = chunk
-                .iter()
-                .zip(&reused)
-                .filter(|(_, r)| r.is_none())
-                .map(|(&row, _)| row)
-                .collect();
-            let computed: Vec<Result<FileRows, Skipped>> = todo
-                .par_iter()
-                .map(|row| {
-                    let abs = paths.corpus_root.join(&row.path);
-                    let result = extract_file(row, &abs, &extractors, settings).map_err(|error| {
+    let row_group = config.data.row_group_rows;
+    let mut features_out =
+        parquet::BatchedWriter::create(&paths.features(), &schema_of(false)?, metadata.clone())?;
+    let segments_schema = schema_of(true)?;
+    let mut segments_out = segment_paths
+        .iter()
+        .map(|p| parquet::BatchedWriter::create(p, &segments_schema, metadata.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut pending = RowGroups::new(row_group);
+    let mut pending_segments: Vec<RowGroups> =
+        scales.iter().map(|_| RowGroups::new(row_group)).collect();
+    let mut n_rows = 0;
+    let mut n_segments = vec![0; scales.len()];
+    for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
+        // Reused rows are taken out of the previous table first (in order), then the rest are
+        // computed in parallel and merged back in manifest order.
+        let reused: Vec<Option<FileRows>> = chunk
+            .iter()
+            .zip(chunk_reuse)
+            .map(|(row, &reuse)| {
+                reuse.then(|| previous.remove(&row.path).expect("decided above").1)
+            })
+            .collect();
+        let todo: Vec<&ManifestRow> = chunk
+            .iter()
+            .zip(&reused)
+            .filter(|(_, r)| r.is_none())
+            .map(|(&row, _)| row)
+            .collect();
+        let computed: Vec<Result<FileRows, Skipped>> = todo
+            .par_iter()
+            .map(|row| {
+                let abs = paths.corpus_root.join(&row.path);
+                let result =
+                    extract_file(row, &abs, &extractors, &scales, settings).map_err(|error| {
                         progress
                             .suspend(|| log::warn!("extract: skipped {}: {error}", abs.display()));
                         Skipped {
@@ -142,68 +156,53 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                             error,
                         }
                     });
-                    progress.inc();
-                    result
-                })
-                .collect();
-            let mut computed = computed.into_iter();
-            let mut rows = Vec::with_capacity(chunk.len());
-            let mut segment_rows = Vec::new();
-            for reused in reused {
-                let result = match reused {
-                    Some(old) => Ok(old),
-                    None => computed.next().expect("one result per file to compute"),
-                };
-                match result {
-                    Ok((whole, segments)) => {
-                        rows.push(whole);
-                        segment_rows.extend(segments);
+                progress.inc();
+                result
+            })
+            .collect();
+        let mut computed = computed.into_iter();
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut segment_rows: Vec<Vec<FeatureRow>> = vec![Vec::new(); scales.len()];
+        for reused in reused {
+            let result = match reused {
+                Some(old) => Ok(old),
+                None => computed.next().expect("one result per file to compute"),
+            };
+            match result {
+                Ok((whole, segments)) => {
+                    rows.push(whole);
+                    for (all, of_file) in segment_rows.iter_mut().zip(segments) {
+                        all.extend(of_file);
                     }
-                    Err(s) => skipped.push(s),
                 }
+                Err(s) => skipped.push(s),
             }
-            n_rows += rows.len();
-            n_segments += segment_rows.len();
+        }
+        n_rows += rows.len();
+        if !rows.is_empty() {
+            pending.push(tables::features_frame(&rows, &names, false)?, &mut |df| {
+                features_out.write(df)
+            })?;
+        }
+        for (k, rows) in segment_rows.into_iter().enumerate() {
+            n_segments[k] += rows.len();
             if !rows.is_empty() {
-                pending.push(tables::features_frame(&rows, &names, false)?, features)?;
-            }
-            if let Some(sink) = segments.as_deref_mut() {
-                if !segment_rows.is_empty() {
-                    pending_segments
-                        .push(tables::features_frame(&segment_rows, &names, true)?, sink)?;
-                }
+                let out = &mut segments_out[k];
+                pending_segments[k]
+                    .push(tables::features_frame(&rows, &names, true)?, &mut |df| {
+                        out.write(df)
+                    })?;
             }
         }
-        pending.finish(features)?;
-        if let Some(sink) = segments {
-            pending_segments.finish(sink)?;
-        }
-        Ok(())
-    };
-    let features_schema = schema_of(false)?;
-    let write = |fill: &mut dyn FnMut(Sink<'_>, Option<Sink<'_>>) -> Result<()>| {
-        if segmented {
-            let segments_schema = schema_of(true)?;
-            // segments.parquet is complete (renamed into place) before features.parquet.
-            parquet::write_batched(&paths.features(), &features_schema, metadata.clone(), |f| {
-                parquet::write_batched(&paths.segments(), &segments_schema, metadata.clone(), |s| {
-                    fill(f, Some(s))
-                })
-                .with_context(|| format!("cannot write {}", paths.segments().display()))
-            })
-        } else {
-            parquet::write_batched(&paths.features(), &features_schema, metadata, |f| {
-                fill(f, None)
-            })
-        }
-    };
-    write(&mut fill)
-        .with_context(|| format!("extract: cannot write {}", paths.features().display()))?;
-    if !segmented && paths.segments().exists() {
-        // A segment table of an earlier configuration would only mislead.
-        std::fs::remove_file(paths.segments())
-            .with_context(|| format!("extract: cannot remove {}", paths.segments().display()))?;
     }
+    pending.finish(&mut |df| features_out.write(df))?;
+    for (pending, mut out) in pending_segments.iter_mut().zip(segments_out) {
+        pending.finish(&mut |df| out.write(df))?;
+        // Each segment table is complete (renamed into place) before features.parquet.
+        out.finish()?;
+    }
+    features_out.finish()?;
+    super::remove_stale_segment_tables(paths, &segment_paths, false)?;
     progress.finish();
     log::info!("extract: {n_reused} reused, {n_todo} computed");
     log::info!(
@@ -213,11 +212,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         names.len(),
         skipped.len()
     );
-    if segmented {
-        log::info!(
-            "extract: wrote {} ({n_segments} segments)",
-            paths.segments().display()
-        );
+    for ((path, scale), n) in segment_paths.iter().zip(&scales).zip(&n_segments) {
+        log::info!("extract: wrote {} ({n} segments, {scale})", path.display());
     }
     Ok(skipped)
 }
@@ -229,18 +225,23 @@ fn extractor_id(config: &Config) -> String {
     h.update(env!("CARGO_PKG_VERSION"));
     h.update(serde_json::to_string(&config.audio).expect("config sections serialise"));
     h.update(serde_json::to_string(&config.features).expect("config sections serialise"));
+    // The models' own segment scales ([`Config::segment_scales`]), when there are any.
+    let scales = config.segment_scales();
+    if scales.len() > usize::from(config.features.segment_seconds.is_some()) {
+        h.update(serde_json::to_string(&scales).expect("scales serialise"));
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where a table's row groups go ([`parquet::write_batched`]'s writer).
+/// Where a table's row groups go (a [`parquet::BatchedWriter`]).
 type Sink<'a> = &'a mut dyn FnMut(&DataFrame) -> Result<()>;
 
 /// A table's rows and the file stamps in its metadata.
 type PreviousTable = (Vec<FeatureRow>, HashMap<String, (u64, u64)>);
 
-/// A file's rows: its `features.parquet` row and its `segments.parquet` rows (none unless
-/// segmenting).
-type FileRows = (FeatureRow, Vec<FeatureRow>);
+/// A file's rows: its `features.parquet` row and, for each segment scale
+/// ([`Config::segment_scales`]), its segment rows.
+type FileRows = (FeatureRow, Vec<Vec<FeatureRow>>);
 
 /// Row groups of about `rows` rows, gathered from chunks and written when full.
 struct RowGroups {
@@ -290,12 +291,11 @@ impl RowGroups {
 }
 
 /// The rows of the previous tables by file, with the stamp their file had, when the same
-/// extractor made them: `features.parquet`, and when `segmented` `segments.parquet` too (a
-/// file without segment rows there is recomputed). Empty (everything is recomputed)
-/// otherwise, saying why.
+/// extractor made them: `features.parquet` and each table of `segment_paths` (a file without
+/// rows in one of them is recomputed). Empty (everything is recomputed) otherwise, saying why.
 fn previous_rows(
     paths: &Paths,
-    segmented: bool,
+    segment_paths: &[std::path::PathBuf],
     extractor: &str,
     names: &[String],
 ) -> HashMap<String, (FileStamp, FileRows)> {
@@ -328,20 +328,23 @@ fn previous_rows(
             };
             by_file.insert(
                 row.path.clone(),
-                (FileStamp { size, mtime_ns }, (row, Vec::new())),
+                (
+                    FileStamp { size, mtime_ns },
+                    (row, vec![Vec::new(); segment_paths.len()]),
+                ),
             );
         }
-        if segmented {
-            let Some((rows, _)) = read(&paths.segments())? else {
+        for (k, segments_path) in segment_paths.iter().enumerate() {
+            let Some((rows, _)) = read(segments_path)? else {
                 return Ok(None);
             };
             for row in rows {
                 if let Some((_, (_, segments))) = by_file.get_mut(&row.path) {
-                    segments.push(row);
+                    segments[k].push(row);
                 }
             }
-            by_file.retain(|_, (_, (_, segments))| !segments.is_empty());
         }
+        by_file.retain(|_, (_, (_, segments))| segments.iter().all(|s| !s.is_empty()));
         Ok(Some(by_file))
     };
     match previous() {
@@ -360,11 +363,13 @@ fn previous_rows(
     }
 }
 
-/// Decodes and featurises one file; the error is one line for the log and `errors.csv`.
+/// Decodes and featurises one file, with its segments at each of `scales`; the error is one
+/// line for the log and `errors.csv`.
 fn extract_file(
     row: &ManifestRow,
     abs: &Path,
     extractors: &ExtractorCache,
+    scales: &[SegmentScale],
     settings: &Settings,
 ) -> Result<FileRows, String> {
     let labels = row.labels.ok_or("no labels in the manifest")?;
@@ -372,7 +377,7 @@ fn extract_file(
     let duration_s = decoded.duration_s();
     let extractor = extractors.get(decoded.sample_rate);
     let (whole, segments) = extractor
-        .extract_all(&decoded.samples)
+        .extract_scales(&decoded.samples, scales)
         .map_err(|e| e.to_string())?;
     Ok(file_rows(
         &row.path,
@@ -384,17 +389,17 @@ fn extract_file(
     ))
 }
 
-/// The table rows of one file's features ([`Extractor::extract_all`]): its row, and one row
-/// per segment (numbered in time order, with its span in seconds).
+/// The table rows of one file's features ([`Extractor::extract_scales`]): its row, and for
+/// each scale one row per segment (numbered in time order, with its span in seconds).
 ///
-/// [`Extractor::extract_all`]: crate::features::Extractor::extract_all
+/// [`Extractor::extract_scales`]: crate::features::Extractor::extract_scales
 pub(crate) fn file_rows(
     path: &str,
     labels: crate::corpus::Labels,
     sample_rate: u32,
     duration_s: f64,
     whole: crate::features::Features,
-    segments: Vec<crate::features::Features>,
+    scales: Vec<Vec<crate::features::Features>>,
 ) -> FileRows {
     let sr = f64::from(sample_rate);
     let row = |f: crate::features::Features, segment: Option<tables::SegmentSpan>| FeatureRow {
@@ -407,16 +412,21 @@ pub(crate) fn file_rows(
         segment,
         values: f.values,
     };
-    let segment_rows = segments
+    let segment_rows = scales
         .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let span = tables::SegmentSpan {
-                index: i as u32,
-                start_s: f.span.0 as f64 / sr,
-                end_s: f.span.1 as f64 / sr,
-            };
-            row(f, Some(span))
+        .map(|segments| {
+            segments
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let span = tables::SegmentSpan {
+                        index: i as u32,
+                        start_s: f.span.0 as f64 / sr,
+                        end_s: f.span.1 as f64 / sr,
+                    };
+                    row(f, Some(span))
+                })
+                .collect()
         })
         .collect();
     (row(whole, None), segment_rows)

@@ -13,9 +13,10 @@ pub mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::features::SegmentScale;
 use crate::progress;
 
 /// A stage of the pipeline, in run order.
@@ -50,13 +51,27 @@ impl Stage {
     /// The files whose presence means the stage has run (with segment rows configured, the
     /// segment tables too).
     fn outputs(self, paths: &Paths, config: &Config) -> Vec<PathBuf> {
-        let segmented = config.features.segment_seconds.is_some();
+        let tables = |augmented: bool| -> Vec<PathBuf> {
+            let scales = config.segment_scales();
+            let segments = scales.iter().map(|s| {
+                let (corpus, copies) = paths.segment_tables(config, s);
+                if augmented {
+                    copies
+                } else {
+                    corpus
+                }
+            });
+            let whole = if augmented {
+                paths.augmented()
+            } else {
+                paths.features()
+            };
+            std::iter::once(whole).chain(segments).collect()
+        };
         match self {
             Stage::Scan => vec![paths.manifest()],
-            Stage::Extract if segmented => vec![paths.features(), paths.segments()],
-            Stage::Extract => vec![paths.features()],
-            Stage::Augment if segmented => vec![paths.augmented(), paths.augmented_segments()],
-            Stage::Augment => vec![paths.augmented()],
+            Stage::Extract => tables(false),
+            Stage::Augment => tables(true),
             Stage::Train => vec![paths.predictions()],
             Stage::Evaluate => vec![paths.reports_dir.join("metrics.csv")],
         }
@@ -96,6 +111,33 @@ impl Paths {
     pub fn augmented_segments(&self) -> PathBuf {
         self.out_dir.join("augmented_segments.parquet")
     }
+    /// The tables of segment rows at `scale`, of the corpus and of its augmented copies:
+    /// `segments.parquet` and `augmented_segments.parquet` at `[features]`' own scale,
+    /// `segments_<tag>.parquet` and `augmented_segments_<tag>.parquet` at another (a model's,
+    /// `[models.segments]`; the tag is [`SegmentScale::tag`], e.g. `0.2s_hop_0.2s`).
+    pub fn segment_tables(&self, config: &Config, scale: &SegmentScale) -> (PathBuf, PathBuf) {
+        if config
+            .features
+            .segment_scale()
+            .is_some_and(|own| own.same_as(scale))
+        {
+            return (self.segments(), self.augmented_segments());
+        }
+        let tag = scale.tag();
+        (
+            self.out_dir.join(format!("segments_{tag}.parquet")),
+            self.out_dir
+                .join(format!("augmented_segments_{tag}.parquet")),
+        )
+    }
+    /// The tables of the rows a model learns from ([`Config::rows_of`]): segment rows at a
+    /// scale, or (`None`) `features.parquet` and `augmented.parquet`.
+    pub fn row_tables(&self, config: &Config, rows: Option<&SegmentScale>) -> (PathBuf, PathBuf) {
+        match rows {
+            Some(scale) => self.segment_tables(config, scale),
+            None => (self.features(), self.augmented()),
+        }
+    }
     pub fn predictions(&self) -> PathBuf {
         self.out_dir.join("predictions.parquet")
     }
@@ -109,6 +151,32 @@ impl Paths {
     pub fn errors(&self) -> PathBuf {
         self.out_dir.join("errors.csv")
     }
+}
+
+/// Removes segment tables of scales no longer configured (`segments*.parquet`, or with
+/// `augmented` `augmented_segments*.parquet`, in the output folder, except `keep`): a table of
+/// an earlier configuration would only mislead.
+fn remove_stale_segment_tables(paths: &Paths, keep: &[PathBuf], augmented: bool) -> Result<()> {
+    let prefix = if augmented {
+        "augmented_segments"
+    } else {
+        "segments"
+    };
+    let Ok(entries) = std::fs::read_dir(&paths.out_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == format!("{prefix}.parquet")
+            || (name.starts_with(&format!("{prefix}_")) && name.ends_with("s.parquet"));
+        let path = entry.path();
+        if ours && !keep.contains(&path) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+            log::info!("removed {} (a scale no longer configured)", path.display());
+        }
+    }
+    Ok(())
 }
 
 /// How a run is carried out.

@@ -113,6 +113,11 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
     if stage >= Stage::Extract {
         section(&mut h, &config.audio);
         section(&mut h, &config.features);
+        // The models' own segment scales are extracted too.
+        let scales = config.segment_scales();
+        if scales.len() > usize::from(config.features.segment_seconds.is_some()) {
+            section(&mut h, &scales);
+        }
     }
     if stage >= Stage::Augment {
         section(&mut h, &config.augment);

@@ -23,6 +23,7 @@ use super::{Paths, Settings};
 use crate::config::Config;
 use crate::corpus::Emotion;
 use crate::data::{self, parquet};
+use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
 use crate::models::smart::{ForestParams, LogisticParams};
 use crate::models::svm::SvmParams;
@@ -70,6 +71,14 @@ pub struct ModelsConfig {
     /// Also report an `ensemble` model: the mean of these models' class probabilities on each
     /// split (each member must be in `train`). Default none.
     pub ensemble: Vec<ModelKind>,
+    /// Segment rows of another scale for some models, e.g. `mlp = { seconds = 0.2,
+    /// hop_seconds = 0.2 }`: the model trains, is tested and is saved on windows of that
+    /// scale, extracted beside `[features]`' own rows from the same frames (its own tables,
+    /// [`Paths::segment_tables`]); a test recording is still judged as a whole, so such a model
+    /// joins `ensemble` like any other. A model not listed learns from `[features]`' rows.
+    /// Default none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub segments: BTreeMap<ModelKind, SegmentScale>,
 }
 
 impl Default for ModelsConfig {
@@ -85,6 +94,7 @@ impl Default for ModelsConfig {
             logistic_regression: LogisticParams::default(),
             svm: SvmParams::default(),
             ensemble: Vec::new(),
+            segments: BTreeMap::new(),
         }
     }
 }
@@ -108,6 +118,11 @@ impl ModelsConfig {
                 "models.ensemble",
                 "needs at least two members (or none)",
             ));
+        }
+        for (kind, scale) in &self.segments {
+            scale.check().map_err(|(field, message)| {
+                ParamError::new(format!("models.segments.{}.{field}", kind.name()), message)
+            })?;
         }
         let prefix = |e: ParamError| ParamError::new(format!("models.{}", e.key), e.message);
         self.mlp.check().map_err(prefix)?;
@@ -294,17 +309,23 @@ impl Recordings {
 }
 
 impl Dataset {
+    /// The rows of `[features]` (segments when `segment_seconds` is set, else files).
     pub fn load(paths: &Paths, config: &Config) -> Result<Dataset> {
+        Dataset::load_rows(paths, config, config.features.segment_scale().as_ref())
+    }
+
+    /// Segment rows at `rows`, or (`None`) one row per file ([`Paths::row_tables`]).
+    pub fn load_rows(
+        paths: &Paths,
+        config: &Config,
+        rows: Option<&SegmentScale>,
+    ) -> Result<Dataset> {
         let names = config.features.feature_names();
-        // Segment rows when segmenting, else one row per file.
-        let (rows_path, augmented_path) = if config.features.segment_seconds.is_some() {
-            (paths.segments(), paths.augmented_segments())
-        } else {
-            (paths.features(), paths.augmented())
-        };
+        let (rows_path, augmented_path) = paths.row_tables(config, rows);
         let df = parquet::read(&rows_path)?;
         let table = tables::feature_table(&df, &names)
             .with_context(|| format!("cannot use {}", rows_path.display()))?;
+        drop(df);
         let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
         let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
         if encoder.len() < 2 {
@@ -317,7 +338,7 @@ impl Dataset {
         let keep: Vec<usize> = (0..table.paths.len())
             .filter(|&i| encoder.encode(table.emotions[i]).is_some())
             .collect();
-        let table = select(&table, &keep);
+        let table = select(table, &keep);
         let y: Vec<usize> = table
             .emotions
             .iter()
@@ -331,10 +352,11 @@ impl Dataset {
                 let df = parquet::read(&augmented_path)?;
                 let aug = tables::feature_table(&df, &names)
                     .with_context(|| format!("cannot use {}", augmented_path.display()))?;
+                drop(df);
                 let keep: Vec<usize> = (0..aug.paths.len())
                     .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
                     .collect();
-                let aug = select(&aug, &keep);
+                let aug = select(aug, &keep);
                 let y_aug = aug
                     .emotions
                     .iter()
@@ -442,21 +464,27 @@ impl Dataset {
     /// `extra` augmented rows.
     pub fn training_set(&self, train: &[usize], extra: &[usize]) -> (Array2<f64>, Vec<usize>) {
         let train = &self.files.rows_of(train);
-        let mut x = self.table.x.select(Axis(0), train);
         let mut y: Vec<usize> = train.iter().map(|&i| self.y[i]).collect();
+        let mut sources: Vec<ndarray::ArrayView1<'_, f64>> =
+            train.iter().map(|&i| self.table.x.row(i)).collect();
         if let Some((aug, y_aug)) = &self.augmented {
-            if !extra.is_empty() {
-                let xa = aug.x.select(Axis(0), extra);
-                x = ndarray::concatenate(Axis(0), &[x.view(), xa.view()])
-                    .expect("same feature width");
-                y.extend(extra.iter().map(|&j| y_aug[j]));
-            }
+            y.extend(extra.iter().map(|&j| y_aug[j]));
+            sources.extend(extra.iter().map(|&j| aug.x.row(j)));
+        }
+        // One matrix, filled row by row (no intermediate copies: segment rows are many).
+        let mut x = Array2::zeros((sources.len(), self.table.x.ncols()));
+        for (mut to, from) in x.rows_mut().into_iter().zip(sources) {
+            to.assign(&from);
         }
         (x, y)
     }
 }
 
-fn select(t: &FeatureTable, rows: &[usize]) -> FeatureTable {
+/// The table's rows `rows`, in that order; the table itself when that is every row.
+fn select(t: FeatureTable, rows: &[usize]) -> FeatureTable {
+    if rows.len() == t.paths.len() && rows.iter().enumerate().all(|(i, &r)| i == r) {
+        return t;
+    }
     FeatureTable {
         paths: rows.iter().map(|&i| t.paths[i].clone()).collect(),
         emotions: rows.iter().map(|&i| t.emotions[i]).collect(),
@@ -482,9 +510,55 @@ struct JobResult {
     fit_seconds: f64,
 }
 
+/// The datasets of a run: `[features]`' rows first, then one per other segment scale of
+/// `[models.segments]`, every one of the same recordings in the same order; and which one each
+/// model learns from.
+struct Datasets {
+    sets: Vec<Dataset>,
+    of_model: BTreeMap<ModelKind, usize>,
+}
+
+impl Datasets {
+    fn load(paths: &Paths, config: &Config) -> Result<Datasets> {
+        let main = Dataset::load(paths, config)?;
+        let mut scales: Vec<Option<SegmentScale>> = vec![config.features.segment_scale()];
+        let mut sets = vec![main];
+        let mut of_model = BTreeMap::new();
+        for &kind in &config.models.train {
+            let rows = config.rows_of(kind);
+            let same = |s: &Option<SegmentScale>| match (s, &rows) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_as(b),
+                _ => false,
+            };
+            let at = match scales.iter().position(same) {
+                Some(at) => at,
+                None => {
+                    let ds = Dataset::load_rows(paths, config, rows.as_ref())?;
+                    if ds.files.paths != sets[0].files.paths {
+                        bail!(
+                            "train: the {} rows of {} are not of the same recordings as {}; \
+                             rerun extract",
+                            kind.name(),
+                            paths.row_tables(config, rows.as_ref()).0.display(),
+                            paths.row_tables(config, scales[0].as_ref()).0.display()
+                        );
+                    }
+                    scales.push(rows);
+                    sets.push(ds);
+                    sets.len() - 1
+                }
+            };
+            of_model.insert(kind, at);
+        }
+        Ok(Datasets { sets, of_model })
+    }
+}
+
 pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let config = &settings.config;
-    let ds = Dataset::load(paths, config)?;
+    let datasets = Datasets::load(paths, config)?;
+    let ds = &datasets.sets[0];
     let splits = config
         .split
         .splits(&ds.files.y, &ds.files.actors)
@@ -501,6 +575,19 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         splits.len(),
         config.models.train.len()
     );
+    for (&kind, &at) in &datasets.of_model {
+        if at > 0 {
+            let other = &datasets.sets[at];
+            log::info!(
+                "train: {} learns from {} rows ({})",
+                kind.name(),
+                other.y.len(),
+                config
+                    .rows_of(kind)
+                    .map_or("files".to_string(), |s| s.to_string())
+            );
+        }
+    }
     if !config.train.exclude_classes.is_empty() {
         log::warn!(
             "train: classes excluded from training and testing: {}",
@@ -508,18 +595,34 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         );
     }
 
-    // Which augmented copies join each training part: chosen once per split, shared by every
-    // model and by splits.parquet.
-    let extras: Vec<Vec<usize>> = splits
+    // Which augmented copies join each training part: chosen once per split and dataset,
+    // shared by every model of that dataset (and, for the first, by splits.parquet).
+    let extras: Vec<Vec<Vec<usize>>> = datasets
+        .sets
         .iter()
-        .map(|s| ds.augmented_rows(&s.train, config.train.seed))
+        .map(|d| {
+            splits
+                .iter()
+                .map(|s| d.augmented_rows(&s.train, config.train.seed))
+                .collect()
+        })
         .collect();
     let jobs: Vec<(usize, ModelKind)> = (0..splits.len())
         .flat_map(|s| config.models.train.iter().map(move |&m| (s, m)))
         .collect();
     let mut results: Vec<JobResult> = jobs
         .par_iter()
-        .map(|&(s, kind)| run_job(&ds, &splits[s], &extras[s], s, kind, config))
+        .map(|&(s, kind)| {
+            let at = datasets.of_model[&kind];
+            run_job(
+                &datasets.sets[at],
+                &splits[s],
+                &extras[at][s],
+                s,
+                kind,
+                config,
+            )
+        })
         .collect::<Result<_>>()?;
     if !config.models.ensemble.is_empty() {
         let ensembles: Vec<JobResult> = (0..splits.len())
@@ -528,11 +631,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         results.extend(ensembles);
     }
 
-    write_predictions(paths, &ds, &splits, &results, &labels)?;
-    write_splits(paths, &ds, &splits, &extras)?;
+    write_predictions(paths, ds, &splits, &results, &labels)?;
+    write_splits(paths, ds, &splits, &extras[0])?;
     write_curves(paths, &splits, &results)?;
     write_fits(paths, &splits, &results)?;
-    save_final_models(paths, &ds, config)?;
+    save_final_models(paths, &datasets, config)?;
     Ok(())
 }
 
@@ -547,13 +650,10 @@ fn run_job(
     let (x_train, y_train) = ds.training_set(&split.train, extra);
     let groups = ds.training_groups(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
-    let x_train = scaler.transform(x_train.view());
-    let x_test = scaler.transform(
-        ds.table
-            .x
-            .select(Axis(0), &ds.files.rows_of(&split.test))
-            .view(),
-    );
+    let mut x_train = x_train;
+    scaler.transform_in_place(&mut x_train);
+    let mut x_test = ds.table.x.select(Axis(0), &ds.files.rows_of(&split.test));
+    scaler.transform_in_place(&mut x_test);
     let started = std::time::Instant::now();
     let (model, history) = fit_model(
         kind,
@@ -806,7 +906,8 @@ pub struct ModelCard {
     pub n_train: usize,
     pub n_augmented: usize,
     /// The whole configuration the model was made with (features section included, so
-    /// `predict` extracts the same features).
+    /// `predict` extracts the same features), its `[features]` segment keys set to the rows
+    /// this model learned from ([`Config::for_model`]).
     pub config: Config,
     pub version: String,
 }
@@ -815,39 +916,63 @@ pub struct ModelCard {
 /// `models/<model>/`: `model.json` (the [`ModelCard`]) and `model.safetensors` (weights, or the
 /// SVM's support vectors and coefficients; for
 /// the random forest, which smartcore cannot export, no weights file is written).
-fn save_final_models(paths: &Paths, ds: &Dataset, config: &Config) -> Result<()> {
-    let all: Vec<usize> = (0..ds.files.paths.len()).collect();
-    let extra = ds.augmented_rows(&all, config.train.seed);
-    let (x, y) = ds.training_set(&all, &extra);
-    let groups = ds.training_groups(&all, &extra);
-    let scaler = Scaler::fit(x.view());
-    let xs = scaler.transform(x.view());
-    let kinds: Vec<ModelKind> = config.models.train.clone();
-    let fitted: Vec<(ModelKind, Fitted)> = kinds
-        .par_iter()
-        .map(|&kind| {
-            fit_model(
+fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Result<()> {
+    // Each dataset's training matrix is made and scaled once, for the models that learn from it.
+    let mut fitted: Vec<(ModelKind, Fitted, &Dataset, Scaler, usize, usize)> = Vec::new();
+    for (at, ds) in datasets.sets.iter().enumerate() {
+        let kinds: Vec<ModelKind> = config
+            .models
+            .train
+            .iter()
+            .copied()
+            .filter(|k| datasets.of_model[k] == at)
+            .collect();
+        if kinds.is_empty() {
+            continue;
+        }
+        let all: Vec<usize> = (0..ds.files.paths.len()).collect();
+        let extra = ds.augmented_rows(&all, config.train.seed);
+        let (x, y) = ds.training_set(&all, &extra);
+        let groups = ds.training_groups(&all, &extra);
+        let scaler = Scaler::fit(x.view());
+        let mut xs = x;
+        scaler.transform_in_place(&mut xs);
+        let models: Vec<(ModelKind, Fitted)> = kinds
+            .par_iter()
+            .map(|&kind| {
+                fit_model(
+                    kind,
+                    &config.models,
+                    xs.view(),
+                    &y,
+                    ds.encoder.len(),
+                    groups.as_deref(),
+                )
+                .map(|(m, _)| (kind, m))
+            })
+            .collect::<Result<_>>()?;
+        for (kind, model) in models {
+            fitted.push((
                 kind,
-                &config.models,
-                xs.view(),
-                &y,
-                ds.encoder.len(),
-                groups.as_deref(),
-            )
-            .map(|(m, _)| (kind, m))
-        })
-        .collect::<Result<_>>()?;
-    for (kind, model) in fitted {
+                model,
+                ds,
+                scaler.clone(),
+                y.len() - extra.len(),
+                extra.len(),
+            ));
+        }
+    }
+    for (kind, model, ds, scaler, n_train, n_augmented) in fitted {
         let dir = paths.models_dir().join(kind.name());
         let card = ModelCard {
             model: kind.name().to_string(),
             labels: ds.encoder.labels(),
             feature_names: config.features.feature_names(),
-            scaler: scaler.clone(),
+            scaler,
             speaker_population: ds.speaker_population.clone(),
-            n_train: y.len() - extra.len(),
-            n_augmented: extra.len(),
-            config: config.clone(),
+            n_train,
+            n_augmented,
+            config: config.for_model(kind),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
         // Tensors go to model.safetensors; the forest's trees are not tensors, so they go to
