@@ -350,6 +350,29 @@ random_forest = { seconds = 0.3 }
     }
 
     #[test]
+    fn ensemble_members_are_the_trained_ones() {
+        let c = |toml: &str| Config::from_toml(toml, Path::new("x.toml")).unwrap();
+        let both = c("[models]\ntrain = [\"mlp\", \"svm\"]\nensemble = [\"svm\", \"mlp\"]\n");
+        assert_eq!(
+            both.models.ensemble_members(),
+            [ModelKind::Svm, ModelKind::Mlp]
+        );
+        // --set models.train=["svm"] on a config with an ensemble: no ensemble, not an error.
+        let one = c("[models]\ntrain = [\"svm\"]\nensemble = [\"mlp\", \"svm\"]\n");
+        assert!(one.models.ensemble_members().is_empty());
+        let three = c("[models]\ntrain = [\"mlp\", \"svm\", \"random_forest\"]\n\
+             ensemble = [\"mlp\", \"logistic_regression\", \"random_forest\"]\n");
+        assert_eq!(
+            three.models.ensemble_members(),
+            [ModelKind::Mlp, ModelKind::RandomForest]
+        );
+        // A single member is a mistake.
+        assert!(
+            Config::from_toml("[models]\nensemble = [\"mlp\"]\n", Path::new("x.toml")).is_err()
+        );
+    }
+
+    #[test]
     fn empty_config_is_the_defaults() {
         let c = Config::from_toml("", Path::new("x.toml")).unwrap();
         assert_eq!(c, Config::default());

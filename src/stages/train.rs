@@ -69,7 +69,8 @@ pub struct ModelsConfig {
     pub logistic_regression: LogisticParams,
     pub svm: SvmParams,
     /// Also report an `ensemble` model: the mean of these models' class probabilities on each
-    /// split (each member must be in `train`). Default none.
+    /// split ([`ModelsConfig::ensemble_members`]: those of them that are trained; with fewer
+    /// than two, no ensemble, and a warning). Default none.
     pub ensemble: Vec<ModelKind>,
     /// Segment rows of another scale for some models, e.g. `mlp = { seconds = 0.2,
     /// hop_seconds = 0.2 }`: the model trains, is tested and is saved on windows of that
@@ -100,17 +101,26 @@ impl Default for ModelsConfig {
 }
 
 impl ModelsConfig {
+    /// The members of `ensemble` that are trained (`train`), in `ensemble` order, once each;
+    /// none when fewer than two are.
+    pub fn ensemble_members(&self) -> Vec<ModelKind> {
+        let mut members: Vec<ModelKind> = Vec::new();
+        for m in &self.ensemble {
+            if self.train.contains(m) && !members.contains(m) {
+                members.push(*m);
+            }
+        }
+        if members.len() < 2 {
+            members.clear();
+        }
+        members
+    }
+
     pub fn check(&self) -> Result<(), ParamError> {
         if self.train.is_empty() {
             return Err(ParamError::new(
                 "models.train",
                 "must list at least one model",
-            ));
-        }
-        if let Some(m) = self.ensemble.iter().find(|m| !self.train.contains(m)) {
-            return Err(ParamError::new(
-                "models.ensemble",
-                format!("{} is not in models.train", m.name()),
             ));
         }
         if self.ensemble.len() == 1 {
@@ -624,11 +634,23 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             )
         })
         .collect::<Result<_>>()?;
-    if !config.models.ensemble.is_empty() {
+    let members = config.models.ensemble_members();
+    if !members.is_empty() {
         let ensembles: Vec<JobResult> = (0..splits.len())
-            .map(|s| ensemble(&results, s, &config.models.ensemble))
+            .map(|s| ensemble(&results, s, &members))
             .collect();
         results.extend(ensembles);
+    } else if !config.models.ensemble.is_empty() {
+        log::warn!(
+            "train: no ensemble: fewer than two of models.ensemble ({}) are in models.train",
+            config
+                .models
+                .ensemble
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
 
     write_predictions(paths, ds, &splits, &results, &labels)?;
