@@ -199,14 +199,14 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
-        print_table(&predictor.card.labels, &results);
+        print_table(&predictor.labels, &results);
     }
     let out = args
         .out
         .clone()
         .or_else(|| any_dir.then(|| "predictions.parquet".into()));
     if let Some(out) = out {
-        write_prediction_table(&out, &predictor.card.labels, &results)?;
+        write_prediction_table(&out, &predictor.labels, &results)?;
         log::info!("predict: wrote {}", out.display());
     }
     let skipped = results.iter().filter(|r| r.error.is_some()).count();

@@ -13,12 +13,48 @@ use crate::models::Classifier;
 use crate::preprocess::{Scaler, SpeakerNorm};
 use crate::stages::train::{load_model, ModelCard};
 
-/// A loaded model, ready to predict.
+/// A loaded model, ready to predict: one saved model, or an ensemble of several
+/// ([`EnsembleCard`]), whose probabilities for a recording are the mean of its members'.
 pub struct Predictor {
-    pub card: ModelCard,
+    /// The saved model's folder.
     pub dir: std::path::PathBuf,
+    /// `mlp`, `svm`, ... or `ensemble`.
+    pub model: String,
+    /// Class names in output order.
+    pub labels: Vec<String>,
+    members: Vec<Member>,
+}
+
+/// One saved model of a [`Predictor`].
+struct Member {
+    card: ModelCard,
+    dir: std::path::PathBuf,
     model: Box<dyn Classifier>,
     extractors: ExtractorCache,
+}
+
+/// `models/ensemble/model.json`: which saved models, in folders beside it, an ensemble
+/// averages. Saved by `train` with `models.ensemble`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct EnsembleCard {
+    /// Always `ensemble`.
+    pub model: String,
+    /// The members' folder names (`mlp`, `svm`, ...), beside this one.
+    pub members: Vec<String>,
+    /// SHA-256 of each member's `model.json` as saved with this card: a member retrained
+    /// without the ensemble no longer belongs to it.
+    pub member_cards_sha256: Vec<String>,
+    pub labels: Vec<String>,
+    pub version: String,
+}
+
+/// SHA-256 of a file's bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// With a model trained with per-speaker normalisation, a speaker is standardised on their own
@@ -50,10 +86,10 @@ pub struct Prediction {
     pub speaker_statistics: Option<SpeakerStatistics>,
 }
 
-impl Predictor {
-    pub fn load(dir: &Path) -> Result<Predictor> {
+impl Member {
+    fn load(dir: &Path) -> Result<Member> {
         let (card, model) = load_model(dir)?;
-        Ok(Predictor {
+        Ok(Member {
             extractors: ExtractorCache::new(&card.config.features),
             card,
             dir: dir.to_path_buf(),
@@ -61,23 +97,20 @@ impl Predictor {
         })
     }
 
-    /// Whether the model was trained with per-speaker normalisation.
-    pub fn speaker_normalised(&self) -> bool {
+    fn speaker_normalised(&self) -> bool {
         self.card.config.train.speaker_normalization
-    }
-
-    /// Whether the model cannot judge a lone clip: trained with per-speaker normalisation, and
-    /// saved without the statistics of an unknown speaker (models made before they existed).
-    pub fn needs_speaker_groups(&self) -> bool {
-        self.speaker_normalised() && self.card.speaker_population.is_none()
     }
 
     /// The model's input rows for one decoded recording (resampled first if the model's
     /// config asks): one row, or one per segment when the model was trained on segments.
-    pub fn features(&self, audio: Audio) -> Result<Array2<f64>> {
+    fn features(&self, audio: &Audio) -> Result<Array2<f64>> {
+        let resampled;
         let audio = match self.card.config.audio.sample_rate {
-            Some(rate) => audio::resample(audio, rate)?,
-            None => audio,
+            Some(rate) if rate != audio.sample_rate => {
+                resampled = audio::resample(audio.clone(), rate)?;
+                &resampled
+            }
+            _ => audio,
         };
         let extractor = self.extractors.get(audio.sample_rate);
         let segments = extractor.extract_segments(&audio.samples)?;
@@ -92,15 +125,8 @@ impl Predictor {
         Ok(x)
     }
 
-    /// Probabilities for feature rows. With a model trained with per-speaker normalisation,
-    /// `speakers[i]` names row `i`'s speaker: the rows of each named speaker are standardised on
-    /// their own statistics (so a speaker needs many rows), and rows of no named speaker on the
-    /// model's [`ModelCard::speaker_population`].
-    pub fn predict_rows(
-        &self,
-        mut x: Array2<f64>,
-        speakers: &[Option<u32>],
-    ) -> Result<Array2<f64>> {
+    /// [`Predictor::predict_rows`] for this model.
+    fn predict_rows(&self, mut x: Array2<f64>, speakers: &[Option<u32>]) -> Result<Array2<f64>> {
         if x.ncols() != self.card.feature_names.len() {
             bail!(
                 "the model expects {} features, got {}",
@@ -131,8 +157,8 @@ impl Predictor {
                 }
             }
         }
-        let z = self.card.scaler.transform(x.view());
-        Ok(self.model.predict_proba(z.view()))
+        self.card.scaler.transform_in_place(&mut x);
+        Ok(self.model.predict_proba(x.view()))
     }
 
     /// The statistics of a speaker whose own are unknown, or why there are none.
@@ -146,6 +172,129 @@ impl Predictor {
                 self.dir.display()
             )
         })
+    }
+}
+
+impl Predictor {
+    /// Loads the model saved in `dir`: a model's `model.json` and weights, or an ensemble's
+    /// `model.json` ([`EnsembleCard`]) and its members from the folders beside `dir`.
+    pub fn load(dir: &Path) -> Result<Predictor> {
+        let card_path = dir.join("model.json");
+        let text = std::fs::read_to_string(&card_path)
+            .with_context(|| format!("cannot read {}", card_path.display()))?;
+        let kind: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a model card", card_path.display()))?;
+        if kind["model"] != "ensemble" {
+            let member = Member::load(dir)?;
+            return Ok(Predictor {
+                dir: dir.to_path_buf(),
+                model: member.card.model.clone(),
+                labels: member.card.labels.clone(),
+                members: vec![member],
+            });
+        }
+        let card: EnsembleCard = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an ensemble card", card_path.display()))?;
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let mut members = Vec::new();
+        for (name, sha) in card.members.iter().zip(&card.member_cards_sha256) {
+            let member_dir = parent.join(name);
+            let bytes = std::fs::read(member_dir.join("model.json")).with_context(|| {
+                format!(
+                    "ensemble {}: cannot read its member {}",
+                    dir.display(),
+                    member_dir.join("model.json").display()
+                )
+            })?;
+            if &sha256_hex(&bytes) != sha {
+                bail!(
+                    "ensemble {}: its member {} was saved by another run; retrain them together",
+                    dir.display(),
+                    member_dir.display()
+                );
+            }
+            let member = Member::load(&member_dir)?;
+            if member.card.labels != card.labels {
+                bail!(
+                    "ensemble {}: member {} has other classes",
+                    dir.display(),
+                    member_dir.display()
+                );
+            }
+            members.push(member);
+        }
+        if members.len() < 2 || members.len() != card.member_cards_sha256.len() {
+            bail!(
+                "ensemble {}: needs two members or more, each with its card's hash",
+                dir.display()
+            );
+        }
+        Ok(Predictor {
+            dir: dir.to_path_buf(),
+            model: card.model,
+            labels: card.labels,
+            members,
+        })
+    }
+
+    /// The saved cards: one, or an ensemble's members', in its order.
+    pub fn cards(&self) -> impl Iterator<Item = &ModelCard> {
+        self.members.iter().map(|m| &m.card)
+    }
+
+    /// The first (or only) model's card: what the models of an ensemble share (features,
+    /// labels, the run's config) is read from it.
+    pub fn card(&self) -> &ModelCard {
+        &self.members[0].card
+    }
+
+    /// Whether the model (any member) was trained with per-speaker normalisation.
+    pub fn speaker_normalised(&self) -> bool {
+        self.members.iter().any(Member::speaker_normalised)
+    }
+
+    /// Whether the model cannot judge a lone clip: trained with per-speaker normalisation, and
+    /// saved without the statistics of an unknown speaker (models made before they existed).
+    pub fn needs_speaker_groups(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.speaker_normalised() && m.card.speaker_population.is_none())
+    }
+
+    /// Each model's input rows for one decoded recording ([`Predictor::cards`] order): one row,
+    /// or one per segment of the model's scale.
+    pub fn features(&self, audio: &Audio) -> Result<Vec<Array2<f64>>> {
+        self.members.iter().map(|m| m.features(audio)).collect()
+    }
+
+    /// Probabilities per recording. `x[m]` holds model `m`'s rows of every recording, the rows
+    /// of recording `r` at `groups[m][r]`; `speakers[m]` names each row's speaker (see below).
+    /// Each model's rows of a recording are pooled (the normalised geometric mean of its
+    /// segments' probabilities), then the models averaged.
+    ///
+    /// With a model trained with per-speaker normalisation, the rows of each named speaker are
+    /// standardised on their own statistics (so a speaker needs many rows), and rows of no
+    /// named speaker on the model's [`ModelCard::speaker_population`].
+    pub fn predict_recordings(
+        &self,
+        x: Vec<Array2<f64>>,
+        speakers: &[Vec<Option<u32>>],
+        groups: &[Vec<std::ops::Range<usize>>],
+    ) -> Result<Array2<f64>> {
+        let mut mean: Option<Array2<f64>> = None;
+        for (((member, x), speakers), groups) in
+            self.members.iter().zip(x).zip(speakers).zip(groups)
+        {
+            let rows = member.predict_rows(x, speakers)?;
+            let p = crate::models::pool_log_proba(rows.view(), groups);
+            match &mut mean {
+                Some(m) => *m += &p,
+                None => mean = Some(p),
+            }
+        }
+        let mut mean = mean.expect("at least one model");
+        mean /= self.members.len() as f64;
+        Ok(mean)
     }
 
     /// Turns a probability row into a [`Prediction`]; `own_speaker` says whether its speaker was
@@ -163,9 +312,8 @@ impl Predictor {
             }
         }
         Prediction {
-            emotion: self.card.labels[best].clone(),
+            emotion: self.labels[best].clone(),
             probabilities: self
-                .card
                 .labels
                 .iter()
                 .cloned()
@@ -190,14 +338,19 @@ impl Predictor {
     /// normalisation standardises it with the training speakers' average statistics (its
     /// speaker's own are unknown); one saved without them refuses it, with an explanation.
     pub fn predict_audio(&self, audio: Audio) -> Result<Prediction> {
-        if self.needs_speaker_groups() {
-            self.population()?;
+        for m in &self.members {
+            if m.speaker_normalised() {
+                m.population()?;
+            }
         }
         let duration = audio.duration_s();
-        let x = self.features(audio)?;
-        let n = x.nrows();
-        let p = self.predict_rows(x, &vec![None; n])?;
-        let p = crate::models::pool_log_proba(p.view(), std::slice::from_ref(&(0..n)));
+        let x = self.features(&audio)?;
+        let speakers: Vec<Vec<Option<u32>>> = x.iter().map(|x| vec![None; x.nrows()]).collect();
+        let groups: Vec<Vec<std::ops::Range<usize>>> = x
+            .iter()
+            .map(|x| std::iter::once(0..x.nrows()).collect())
+            .collect();
+        let p = self.predict_recordings(x, &speakers, &groups)?;
         Ok(self.describe(p.row(0), duration, false))
     }
 }
@@ -223,17 +376,18 @@ pub fn predict_files(
     population_only: bool,
 ) -> Vec<FileResult> {
     use rayon::prelude::*;
-    let extracted: Vec<Result<(Array2<f64>, f64), String>> = files
+    // Per file: each model's rows and the duration, or why it could not be read.
+    type Extracted = Result<(Vec<Array2<f64>>, f64), String>;
+    let extracted: Vec<Extracted> = files
         .par_iter()
         .map(|path| {
             let audio = audio::decode(path).map_err(|e| e.to_string())?;
             let duration = audio.duration_s();
-            let features = predictor.features(audio).map_err(|e| format!("{e:#}"))?;
+            let features = predictor.features(&audio).map_err(|e| format!("{e:#}"))?;
             Ok((features, duration))
         })
         .collect();
     let ok: Vec<usize> = (0..files.len()).filter(|&i| extracted[i].is_ok()).collect();
-    let width = predictor.card.feature_names.len();
     // Each readable file's speaker, when it has enough recordings here to standardise on.
     let actors: Vec<Option<u32>> = ok
         .iter()
@@ -252,23 +406,30 @@ pub fn predict_files(
         .iter()
         .map(|a| a.filter(|a| !population_only && counts[a] >= MIN_SPEAKER_RECORDINGS))
         .collect();
-    // Every recording's rows (one, or one per segment), together, with their speaker.
-    let mut x = Array2::zeros((0, width));
+    // Each model's rows of every recording (one, or one per segment), together, with their
+    // speaker.
+    let mut xs = Vec::new();
     let mut speakers = Vec::new();
-    let mut groups = Vec::with_capacity(ok.len());
-    for (&i, &speaker) in ok.iter().zip(&file_speakers) {
-        let (f, _) = extracted[i].as_ref().expect("filtered");
-        groups.push(x.nrows()..x.nrows() + f.nrows());
-        speakers.extend(std::iter::repeat_n(speaker, f.nrows()));
-        x.append(Axis(0), f.view())
-            .expect("rows of the model's width");
+    let mut groups = Vec::new();
+    for (m, card) in predictor.cards().enumerate() {
+        let mut x = Array2::zeros((0, card.feature_names.len()));
+        let mut of_rows = Vec::new();
+        let mut ranges = Vec::with_capacity(ok.len());
+        for (&i, &speaker) in ok.iter().zip(&file_speakers) {
+            let f = &extracted[i].as_ref().expect("filtered").0[m];
+            ranges.push(x.nrows()..x.nrows() + f.nrows());
+            of_rows.extend(std::iter::repeat_n(speaker, f.nrows()));
+            x.append(Axis(0), f.view())
+                .expect("rows of the model's width");
+        }
+        xs.push(x);
+        speakers.push(of_rows);
+        groups.push(ranges);
     }
     let proba = if ok.is_empty() {
-        Ok(Array2::zeros((0, predictor.card.labels.len())))
+        Ok(Array2::zeros((0, predictor.labels.len())))
     } else {
-        predictor
-            .predict_rows(x, &speakers)
-            .map(|p| crate::models::pool_log_proba(p.view(), &groups))
+        predictor.predict_recordings(xs, &speakers, &groups)
     };
     let mut out = Vec::with_capacity(files.len());
     let mut k = 0;

@@ -126,7 +126,10 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
     );
     eprintln!("recommended config, ensemble: random {random_ens:.4}, actor-kfold {kfold_ens:.4}");
     assert!(random_ens >= 0.77, "random {random_ens}");
-    assert!(kfold_ens >= 0.63 && kfold_ens >= kfold, "actor-kfold {kfold_ens} vs {kfold}");
+    assert!(
+        kfold_ens >= 0.63 && kfold_ens >= kfold,
+        "actor-kfold {kfold_ens} vs {kfold}"
+    );
     // The saved MLP extracts the rows it learned from.
     let mlp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.out("models/mlp/model.json")).unwrap())

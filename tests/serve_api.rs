@@ -547,3 +547,81 @@ fn a_speaker_normalised_model_judges_a_lone_clip_on_average_speaker_statistics()
     assert_eq!(r.status, 422);
     assert!(r.error().contains("per speaker"), "{}", r.error());
 }
+
+/// The saved ensemble of a speaker-normalised MLP on 0.1 s windows and an SVM on whole clips:
+/// `/api/model` lists its members and their rows, and a lone clip's probabilities are the mean
+/// of the two models' (each judged alone by `predict`), on the training speakers' average.
+#[test]
+fn serve_answers_with_the_saved_ensemble() {
+    let ws = Workspace::new(&format!(
+        "{}\n[train]\nspeaker_normalization = true\n[models]\ntrain = [\"mlp\", \"svm\"]\n\
+         ensemble = [\"mlp\", \"svm\"]\n[models.segments]\nmlp = {{ seconds = 0.1 }}\n",
+        common::TINY_TRAINING
+    ));
+    make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+    let out = ws.cmd(&["run", "-q", "--stage", "all"]).output().unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 3),
+        "{out:?}"
+    );
+    let clip_samples = voice(5, 7, 1, 16000, 0.5);
+    let clip = wav_pcm16_bytes(&clip_samples, 1, 16000);
+    let server = Server::start(
+        ws.path(),
+        &ws.path().join("serve.log"),
+        &["--model", "out/models/ensemble"],
+    );
+    let info = get(server.addr, "/api/model").json();
+    assert_eq!(info["model"], "ensemble");
+    let members = info["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[0]["model"], "mlp");
+    assert_eq!(members[0]["segment_seconds"], 0.1);
+    assert_eq!(members[1]["model"], "svm");
+    assert_eq!(members[1]["segment_seconds"], Value::Null);
+    assert_eq!(info["speaker_normalization"], true);
+    // The evaluate stage's `mean` rows of the ensemble: random and actor-kfold.
+    assert_eq!(info["metrics"].as_array().unwrap().len(), 2, "{info}");
+    let r = post(server.addr, "audio/wav", &clip);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let json = r.json();
+    assert_eq!(json["model"], "ensemble");
+    assert_eq!(json["speaker_statistics"], "population");
+    // Each member alone, on the same clip written to a file.
+    let wav = ws.path().join("clip.wav");
+    std::fs::write(&wav, &clip).unwrap();
+    let alone = |model: &str| -> Value {
+        let out = ws
+            .cmd(&[
+                "predict",
+                "--json",
+                "--model",
+                &format!("out/models/{model}"),
+            ])
+            .arg(&wav)
+            .output()
+            .unwrap();
+        common::assert_exit(&out, 0);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
+    };
+    let (mlp, svm) = (alone("mlp"), alone("svm"));
+    let probs = json["probabilities"].as_object().unwrap();
+    assert_eq!(probs.len(), 8);
+    let of = |r: &Value, label: &str| -> f64 {
+        r["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p[0] == label)
+            .unwrap()[1]
+            .as_f64()
+            .unwrap()
+    };
+    for (label, p) in probs {
+        let mean = (of(&mlp, label) + of(&svm, label)) / 2.0;
+        assert!(
+            (p.as_f64().unwrap() - mean).abs() < 1e-12,
+            "{label}: {p} vs {mean}"
+        );
+    }
+}

@@ -521,6 +521,57 @@ fn a_model_with_its_own_segment_scale_trains_and_predicts_at_that_scale() {
     assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"emotion\""));
 
+    // The saved ensemble predicts the mean of its members' probabilities, each member on its
+    // own rows.
+    let wavs: Vec<std::path::PathBuf> = files[..6].iter().map(|f| ws.corpus().join(f)).collect();
+    let predict = |model: &str| -> Vec<serde_json::Value> {
+        let out = ws
+            .cmd(&[
+                "predict",
+                "--json",
+                "--model",
+                &format!("out/models/{model}"),
+            ])
+            .args(&wavs)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (ens, mlp, svm) = (predict("ensemble"), predict("mlp"), predict("svm"));
+    assert_eq!(ens.len(), wavs.len());
+    for ((e, m), v) in ens.iter().zip(&mlp).zip(&svm) {
+        let probs = |r: &serde_json::Value| -> Vec<f64> {
+            r["probabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[1].as_f64().unwrap())
+                .collect()
+        };
+        let (pe, pm, pv) = (probs(e), probs(m), probs(v));
+        for c in 0..pe.len() {
+            assert!((pe[c] - (pm[c] + pv[c]) / 2.0).abs() < 1e-12, "{e} {m} {v}");
+        }
+        assert!(e["emotion"].is_string());
+    }
+    // A member saved by another run no longer belongs to the ensemble.
+    let card = ws.out("models/svm/model.json");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace("\"n_train\"", "\"n_train\" ")).unwrap();
+    let out = ws
+        .cmd(&["predict", "--model", "out/models/ensemble"])
+        .arg(&wavs[0])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        common::stderr_of(&out).contains("saved by another run"),
+        "{}",
+        common::stderr_of(&out)
+    );
+    std::fs::write(&card, text).unwrap();
+
     // Without the model's scale, its tables go and the others stay.
     ws.write_config(&format!(
         "{CONFIG}\n[features]\nsegment_seconds = 0.1\nsegment_hop_seconds = 0.05\n"
@@ -532,4 +583,9 @@ fn a_model_with_its_own_segment_scale_trains_and_predicts_at_that_scale() {
         .exists());
     assert!(ws.out("segments.parquet").exists());
     assert!(ws.out("augmented_segments.parquet").exists());
+    // The ensemble is still configured by --set: saved again, of members on the same rows.
+    assert!(ws.out("models/ensemble/model.json").exists());
+    // Without an ensemble, its saved card goes.
+    assert_exit(&ws.cmd(&["run", "--stage", "all"]).output().unwrap(), 0);
+    assert!(!ws.out("models/ensemble/model.json").exists());
 }

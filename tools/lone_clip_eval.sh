@@ -10,7 +10,7 @@
 #
 # Usage: tools/lone_clip_eval.sh [EXTRA --set ...]   (on top of ./pipeline.toml)
 # Env:   RAVDESS_DIR (default data/ravdess), LONE_OUT (default target/lone-clip), MODEL (default
-#        svm), SER_PIPELINE_BIN (a binary to use as is; default: cargo build --release)
+#        svm; `ensemble` trains pipeline.toml's models and predicts with their ensemble), SER_PIPELINE_BIN (a binary to use as is; default: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${RAVDESS_DIR:-data/ravdess}"
@@ -31,7 +31,9 @@ for a in $(seq -w 1 16); do ln -s "$root/Actor_$a" "$out/train16/Actor_$a"; done
 for a in 17 18 19 20; do ln -s "$root/Actor_$a" "$out/test/Actor_$a"; done
 # One small protocol inside the training run (the run needs one); the final model is the point.
 sets=(--set 'split.random.enabled=false' --set 'split.actor_kfold.enabled=false'
-      --set 'split.actor_holdout.test_actors=[13,14,15,16]' --set "models.train=[\"$model\"]")
+      --set 'split.actor_holdout.test_actors=[13,14,15,16]')
+# MODEL=ensemble: the models of pipeline.toml's ensemble, saved together as models/ensemble.
+[ "$model" = ensemble ] || sets+=(--set "models.train=[\"$model\"]")
 for variant in spk plain; do
   norm=$([ "$variant" = spk ] && echo true || echo false)
   "$bin" run --stage all -q --force --data-root "$out/train16" "${sets[@]}" "$@" \

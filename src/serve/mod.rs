@@ -114,10 +114,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             }
             Some(path.clone())
         }
-        None => find_metrics(&predictor.card, &args.model),
+        None => find_metrics(predictor.card(), &args.model),
     };
     let (metrics, metrics_error) = match &metrics_path {
-        Some(path) => match read_metrics(path, &predictor.card.model) {
+        Some(path) => match read_metrics(path, &predictor.model) {
             Ok(rows) => (rows, None),
             Err(e) if args.metrics.is_some() => return Err(e),
             Err(e) => {
@@ -131,7 +131,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         Some(p) => log::info!(
             "serve: {} evaluation row(s) for {} from {}",
             metrics.len(),
-            predictor.card.model,
+            predictor.model,
             p.display()
         ),
         None => log::info!("serve: no metrics.csv found for the model (see --metrics)"),
@@ -173,7 +173,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         }
         log::info!(
             "serve: model {} ({}) on http://{addr}; Ctrl-C to stop",
-            state.predictor.card.model,
+            state.predictor.model,
             state.predictor.dir.display()
         );
         axum::serve(listener, router(state))
@@ -606,7 +606,7 @@ fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
     Ok(json!({
         "emotion": prediction.emotion,
         "probabilities": probabilities,
-        "model": state.predictor.card.model,
+        "model": state.predictor.model,
         "duration_s": prediction.duration_s,
         "sample_rate": header.sample_rate,
         "channels": header.channels,
@@ -622,7 +622,7 @@ fn model_info(
     max_body: usize,
     max_duration_s: f64,
 ) -> Value {
-    let card = &predictor.card;
+    let card = predictor.card();
     // The configured families, in column order, with their column counts (names such as
     // `log_mel` or `mfcc_delta` have underscores, so the columns' first word would not do).
     let params = &card.config.features;
@@ -631,8 +631,25 @@ fn model_info(
         .iter()
         .map(|&f| (f.name().to_owned(), params.dims(f) * params.stats.len()))
         .collect();
+    // An ensemble's members share the features and the run; each has its own rows.
+    let members: Vec<Value> = if predictor.model == "ensemble" {
+        predictor
+            .cards()
+            .map(|c| {
+                json!({
+                    "model": c.model,
+                    "segment_seconds": c.config.features.segment_seconds,
+                    "segment_hop_seconds": c.config.features.segment_scale().map(|s| s.hop()),
+                    "n_train": c.n_train,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     json!({
-        "model": card.model,
+        "model": predictor.model,
+        "members": members,
         "version": card.version,
         "dir": predictor.dir.display().to_string(),
         "labels": card.labels,

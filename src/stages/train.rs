@@ -1021,6 +1021,43 @@ fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Res
         )?;
         log::info!("train: saved {}", dir.display());
     }
+    save_ensemble(paths, datasets, config)
+}
+
+/// `models/ensemble/model.json` ([`crate::predict::EnsembleCard`]) when `models.ensemble` has
+/// trained members: their folder names and the hashes of the cards just saved, so that
+/// `predict` and `serve` can use the ensemble the reports evaluate. Without one, a stale
+/// ensemble folder is removed.
+fn save_ensemble(paths: &Paths, datasets: &Datasets, config: &Config) -> Result<()> {
+    let dir = paths.models_dir().join("ensemble");
+    let members = config.models.ensemble_members();
+    if members.is_empty() {
+        if dir.join("model.json").exists() {
+            std::fs::remove_file(dir.join("model.json"))
+                .with_context(|| format!("cannot remove {}", dir.join("model.json").display()))?;
+            log::info!("train: removed {} (no ensemble configured)", dir.display());
+        }
+        return Ok(());
+    }
+    let mut hashes = Vec::new();
+    for m in &members {
+        let card = paths.models_dir().join(m.name()).join("model.json");
+        let bytes =
+            std::fs::read(&card).with_context(|| format!("cannot read {}", card.display()))?;
+        hashes.push(crate::predict::sha256_hex(&bytes));
+    }
+    let card = crate::predict::EnsembleCard {
+        model: "ensemble".to_string(),
+        members: members.iter().map(|m| m.name().to_string()).collect(),
+        member_cards_sha256: hashes,
+        labels: datasets.sets[0].encoder.labels(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    data::write_text_atomic(
+        &dir.join("model.json"),
+        &serde_json::to_string_pretty(&card)?,
+    )?;
+    log::info!("train: saved {}", dir.display());
     Ok(())
 }
 

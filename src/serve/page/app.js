@@ -8,8 +8,13 @@
     mlp: 'Multi-layer perceptron',
     logistic_regression: 'Logistic regression',
     random_forest: 'Random forest',
+    svm: 'Support vector machine (RBF)',
+    ensemble: 'Mean of several models',
   };
-  const SHORT_NAMES = { mlp: 'MLP', logistic_regression: 'Logistic regression', random_forest: 'Random forest' };
+  const SHORT_NAMES = {
+    mlp: 'MLP', logistic_regression: 'Logistic regression', random_forest: 'Random forest',
+    svm: 'SVM', ensemble: 'Ensemble',
+  };
   const PROTOCOLS = {
     actor_holdout: ['Held-out actors', 'test speakers never seen in training'],
     actor_kfold: ['Actor k-fold', 'speaker-independent cross-validation'],
@@ -64,8 +69,11 @@
     $('version').textContent = info.version ? 'v' + info.version : '';
     $('limits-text').textContent = 'up to ' + fmtBytes(limits.max_upload_bytes) + ' and ' + limits.max_duration_s + ' s';
     const groups = (info.feature_groups || []).map((g) => g.name + ' ' + g.count).join(' · ');
+    // An ensemble: its members, each with the windows it reads.
+    const members = (info.members || []).map((m) => (SHORT_NAMES[m.model] || m.model) +
+      (m.segment_seconds ? ' on ' + m.segment_seconds + ' s windows' : ' on whole clips')).join(' + ');
     const facts = [
-      ['Model', SHORT_NAMES[info.model] || info.model, MODEL_NAMES[info.model] || ''],
+      ['Model', SHORT_NAMES[info.model] || info.model, members || MODEL_NAMES[info.model] || ''],
       ['Features', String(info.n_features), groups],
       ['Classes', String(labels.length), labels.join(', ')],
       ['Trained on', (info.n_train || 0).toLocaleString() + ' clips',
