@@ -97,10 +97,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             ))
         })
         .collect();
-    let metadata = vec![
+    // One copy for every table (a clone of the `Arc`; the writers read it when they finish).
+    let metadata: std::sync::Arc<[(String, String)]> = std::sync::Arc::new([
         (META_EXTRACTOR.to_string(), extractor),
         (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
-    ];
+    ]);
 
     // Files go through in chunks; every `data.row_group_rows` rows of a table are written as
     // one row group, so the memory a run needs hardly grows with the corpus (the manifest, the
