@@ -43,7 +43,7 @@ const CHUNK: usize = 128;
 
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest_path = paths.manifest();
-    let manifest = parquet::read(&manifest_path)
+    let manifest = parquet::read_serial(&manifest_path)
         .and_then(|df| tables::manifest_rows(&df))
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
     let mut skipped = super::manifest_skips(&manifest);
