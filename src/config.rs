@@ -55,7 +55,7 @@ pub struct DataConfig {
     /// Folder for reports. Default `reports`.
     pub reports_dir: PathBuf,
     /// Rows per Parquet row group of `features.parquet` and `segments.parquet` (the last may be
-    /// shorter). Default 2048: the writer keeps about 0.6 KB of metadata per column chunk until
+    /// shorter). Default 2048: the writer keeps about 0.1 KB of footer per column chunk until
     /// the file is complete, and a row group's rows are held in memory until it is written.
     pub row_group_rows: usize,
 }

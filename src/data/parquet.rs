@@ -4,14 +4,20 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use polars::prelude::{
-    DataFrame, KeyValueMetadata, ParquetCompression, ParquetReader, ParquetWriter, Schema,
-    SerReader,
+    DataFrame, KeyValueMetadata, ParallelStrategy, ParquetCompression, ParquetReader,
+    ParquetWriter, Schema, SerReader,
 };
 
-/// Writes `df` to `path` atomically, zstd-compressed, with statistics.
+/// Writes `df` to `path` atomically, zstd-compressed, with statistics, on the calling thread:
+/// polars' parallel writer encodes columns on its own thread pool, and each of those threads
+/// keeps what it touched resident (its own malloc arena) for the rest of the process; the
+/// manifest over 10x the corpus left about 2 MB there through extract. The tables written
+/// here (manifest, predictions, splits, augmented rows) are small: `run --stage all --force`
+/// took the same time either way and wrote the same bytes.
 pub fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
     write_with_metadata(path, df, Vec::new())
 }
@@ -27,6 +33,7 @@ pub fn write_with_metadata(
     super::write_atomic(path, |file| {
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
+            .set_parallel(false)
             .with_statistics(polars::prelude::StatisticsOptions::default())
             .with_key_value_metadata(metadata)
             .finish(df)?;
@@ -42,14 +49,17 @@ pub fn write_with_metadata(
 /// chunk statistics, the key-value metadata including polars' `ARROW:schema`), written with the
 /// `parquet` crate's row-group writer instead of polars': polars keeps about 2.8 KB per column
 /// chunk (its footer entry, and page specs and statistics for the page index) until the file
-/// is complete, 45 MB at the peak of extract over 10x the corpus (heaptrack); this writer
-/// keeps only the footer's column-chunk metadata (9 MB there) and writes no page index (one
-/// page per column chunk here, so it would prune nothing). Column types: text, Int32, Int64,
-/// Float64.
+/// is complete, 45 MB at the peak of extract over 10x the corpus (heaptrack). No page index is
+/// written (one page per column chunk here, so it would prune nothing). The footer's entry of
+/// each row group is kept as the bytes it will be written as (about 0.1 KB a column chunk)
+/// rather than as the `parquet` crate's `ColumnChunkMetaData` (about 0.57 KB a chunk; 9 MB of
+/// the heap at the peak over 10x the corpus with 28 row groups of ~560 columns); the file is
+/// byte for byte the one the crate's `SerializedFileWriter` writes (a test checks). Column
+/// types: text, Int32, Int64, Float64.
 pub fn write_batched(
     path: &Path,
     schema: &Schema,
-    metadata: Vec<(String, String)>,
+    metadata: impl Into<Arc<[(String, String)]>>,
     fill: impl FnOnce(&mut dyn FnMut(&DataFrame) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
     let mut out = BatchedWriter::create(path, schema, metadata)?;
@@ -59,10 +69,12 @@ pub fn write_batched(
 
 /// [`write_batched`] as an object, for writing several tables side by side: each
 /// [`BatchedWriter::write`] appends one row group; [`BatchedWriter::finish`] completes the file
-/// and renames it into place; dropped unfinished, it leaves nothing behind.
+/// and renames it into place; dropped unfinished, it leaves nothing behind. The key-value
+/// metadata is only read by `finish`: tables given clones of one `Arc` share one copy (extract's
+/// file stamps are about 73 bytes a file).
 pub struct BatchedWriter {
-    table: batched::Table,
-    writer: parquet::file::writer::SerializedFileWriter<File>,
+    writer: batched::Writer<File>,
+    metadata: Arc<[(String, String)]>,
     file: super::AtomicFile,
 }
 
@@ -70,26 +82,25 @@ impl BatchedWriter {
     pub fn create(
         path: &Path,
         schema: &Schema,
-        metadata: Vec<(String, String)>,
+        metadata: impl Into<Arc<[(String, String)]>>,
     ) -> Result<BatchedWriter> {
-        let table = batched::Table::new(schema, metadata)?;
+        let table = batched::Table::new(schema)?;
         let mut file = super::AtomicFile::create(path)?;
         let handle = file
             .file()
             .try_clone()
             .with_context(|| format!("cannot write {}", path.display()))?;
-        let writer = table.writer(handle)?;
         Ok(BatchedWriter {
-            table,
-            writer,
+            writer: table.writer(handle)?,
+            metadata: metadata.into(),
             file,
         })
     }
 
     /// Appends `df` (a frame of the table's schema) as one row group.
     pub fn write(&mut self, df: &DataFrame) -> Result<()> {
-        self.table
-            .write_row_group(&mut self.writer, df)
+        self.writer
+            .write_row_group(df)
             .with_context(|| format!("cannot write {}", self.file.path().display()))
     }
 
@@ -99,7 +110,7 @@ impl BatchedWriter {
         let path = self.file.path().to_path_buf();
         drop(
             self.writer
-                .into_inner()
+                .close(&self.metadata)
                 .with_context(|| format!("cannot write {}", path.display()))?,
         );
         self.file.commit()
@@ -109,6 +120,7 @@ impl BatchedWriter {
 /// [`write_batched`]'s writer: polars frames to `parquet` crate row groups.
 mod batched {
     use std::io::{Cursor, Write};
+    use std::ops::Range;
     use std::sync::Arc;
 
     use anyhow::{bail, ensure, Context, Result};
@@ -117,10 +129,12 @@ mod batched {
     };
     use parquet::column::writer::ColumnWriterImpl;
     use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
-    use parquet::file::metadata::KeyValue;
+    use parquet::file::metadata::{
+        FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataWriter, RowGroupMetaData,
+    };
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
-    use parquet::file::writer::SerializedFileWriter;
-    use parquet::schema::types::{ColumnPath, Type};
+    use parquet::file::writer::{SerializedRowGroupWriter, TrackedWrite};
+    use parquet::schema::types::{ColumnPath, SchemaDescPtr, SchemaDescriptor, Type};
     use polars::prelude::{
         ChunkedArray, DataFrame, DataType, ParquetReader, ParquetWriter, PolarsNumericType, Schema,
         SerReader,
@@ -130,16 +144,20 @@ mod batched {
     const ZSTD_LEVEL: i32 = 3;
     /// Where Arrow readers (pyarrow, polars) find the table's Arrow types.
     const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
+    /// A Parquet file's first and last four bytes.
+    const MAGIC: &[u8; 4] = b"PAR1";
 
     /// A table's Parquet schema and writer settings, made once per file.
     pub(super) struct Table {
         schema: Schema,
-        parquet_schema: Arc<Type>,
+        descr: SchemaDescPtr,
         properties: Arc<WriterProperties>,
+        /// The `ARROW:schema` value.
+        arrow_schema: String,
     }
 
     impl Table {
-        pub(super) fn new(schema: &Schema, metadata: Vec<(String, String)>) -> Result<Table> {
+        pub(super) fn new(schema: &Schema) -> Result<Table> {
             let mut fields = Vec::with_capacity(schema.len());
             // Dictionary pages for the labels and other repeated values, not for the features.
             let mut properties = WriterProperties::builder()
@@ -167,60 +185,423 @@ mod batched {
                     *dtype != DataType::Float64,
                 );
             }
-            let mut key_value: Vec<KeyValue> = metadata
-                .into_iter()
-                .map(|(k, v)| KeyValue::new(k, v))
-                .collect();
-            key_value.push(KeyValue::new(
-                ARROW_SCHEMA_KEY.to_string(),
-                polars_arrow_schema(schema)?,
-            ));
+            let root = Type::group_type_builder("root")
+                .with_fields(fields)
+                .build()?;
             Ok(Table {
                 schema: schema.clone(),
-                parquet_schema: Arc::new(
-                    Type::group_type_builder("root")
-                        .with_fields(fields)
-                        .build()?,
-                ),
-                properties: Arc::new(properties.set_key_value_metadata(Some(key_value)).build()),
+                descr: Arc::new(SchemaDescriptor::new(Arc::new(root))),
+                properties: Arc::new(properties.build()),
+                arrow_schema: polars_arrow_schema(schema)?,
             })
         }
 
-        pub(super) fn writer<W: Write + Send>(&self, sink: W) -> Result<SerializedFileWriter<W>> {
-            Ok(SerializedFileWriter::new(
-                sink,
-                self.parquet_schema.clone(),
-                self.properties.clone(),
-            )?)
+        /// The file's key-value metadata: `metadata`, then the Arrow schema.
+        fn key_value(&self, metadata: &[(String, String)]) -> Vec<KeyValue> {
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .chain([KeyValue::new(
+                    ARROW_SCHEMA_KEY.to_string(),
+                    self.arrow_schema.clone(),
+                )])
+                .collect()
         }
 
-        /// Writes `df` (a frame of the table's schema, in any number of chunks) as one row group.
-        pub(super) fn write_row_group<W: Write + Send>(
+        pub(super) fn writer<W: Write + Send>(self, sink: W) -> Result<Writer<W>> {
+            let mut sink = TrackedWrite::new(sink);
+            sink.write_all(MAGIC)?;
+            Ok(Writer {
+                table: self,
+                sink,
+                groups: Vec::new(),
+                num_rows: 0,
+            })
+        }
+
+        /// The file metadata of a table of `num_rows` rows (row groups apart).
+        fn file_metadata(&self, num_rows: i64, key_value: Option<Vec<KeyValue>>) -> FileMetaData {
+            FileMetaData::new(
+                self.properties.writer_version().as_num(),
+                num_rows,
+                Some(self.properties.created_by().to_string()),
+                key_value,
+                self.descr.clone(),
+                None,
+            )
+        }
+
+        /// The footer (file metadata, its length, the magic) of `row_groups`, as the `parquet`
+        /// crate writes it.
+        fn footer(
             &self,
-            writer: &mut SerializedFileWriter<W>,
-            df: &DataFrame,
-        ) -> Result<()> {
+            num_rows: i64,
+            key_value: Option<Vec<KeyValue>>,
+            row_groups: Vec<RowGroupMetaData>,
+        ) -> Result<Vec<u8>> {
+            let metadata =
+                ParquetMetaData::new(self.file_metadata(num_rows, key_value), row_groups);
+            let mut footer = Vec::new();
+            ParquetMetaDataWriter::new(&mut footer, &metadata)
+                .with_write_path_in_schema(self.properties.write_path_in_schema())
+                .with_preserve_page_index_locations(false)
+                .finish()?;
+            Ok(footer)
+        }
+    }
+
+    /// Writes a table row group by row group, keeping each row group's footer entry as bytes.
+    pub(super) struct Writer<W: Write> {
+        table: Table,
+        sink: TrackedWrite<W>,
+        groups: Vec<GroupEntry>,
+        num_rows: i64,
+    }
+
+    /// A row group's entry in the footer (a Thrift `RowGroup` struct, compact protocol), and
+    /// where in it its optional `ordinal` field is.
+    struct GroupEntry {
+        bytes: Box<[u8]>,
+        ordinal: Option<Range<usize>>,
+    }
+
+    impl<W: Write + Send> Writer<W> {
+        /// Writes `df` (a frame of the table's schema, in any number of chunks) as one row group.
+        pub(super) fn write_row_group(&mut self, df: &DataFrame) -> Result<()> {
+            let table = &self.table;
             ensure!(
-                df.schema().as_ref() == &self.schema,
+                df.schema().as_ref() == &table.schema,
                 "a row group's columns differ from the table's"
             );
-            let mut group = writer.next_row_group()?;
-            for column in df.columns() {
-                let mut out = group
-                    .next_column()?
-                    .context("more columns than the table's schema")?;
-                let series = column.as_materialized_series();
-                match series.dtype() {
-                    DataType::String => write_text(out.typed::<ByteArrayType>(), series.str()?)?,
-                    DataType::Int32 => write_numbers(out.typed::<Int32Type>(), series.i32()?)?,
-                    DataType::Int64 => write_numbers(out.typed::<Int64Type>(), series.i64()?)?,
-                    DataType::Float64 => write_numbers(out.typed::<DoubleType>(), series.f64()?)?,
-                    other => bail!("column {}: cannot write type {other}", column.name()),
-                }
-                out.close()?;
-            }
-            group.close()?;
+            let mut group = SerializedRowGroupWriter::new(
+                table.descr.clone(),
+                table.properties.clone(),
+                &mut self.sink,
+                i32::try_from(self.groups.len())?,
+                None,
+            );
+            write_columns(&mut group, df)?;
+            let metadata = Arc::unwrap_or_clone(group.close()?);
+            self.num_rows += metadata.num_rows();
+            // The entry as the crate writes it in a footer of this one row group.
+            let footer = table.footer(metadata.num_rows(), None, vec![metadata])?;
+            let thrift = &footer[..footer.len() - 8];
+            let elements = thrift::row_groups(thrift)?;
+            ensure!(
+                elements.len() == 1,
+                "a footer of one row group has {} entries",
+                elements.len()
+            );
+            let entry = &thrift[elements[0].clone()];
+            let ordinal = thrift::fields(entry)?
+                .into_iter()
+                .find(|f| f.id == 7)
+                .map(|f| f.header.start..f.value.end);
+            self.groups.push(GroupEntry {
+                bytes: entry.into(),
+                ordinal,
+            });
             Ok(())
+        }
+
+        /// Writes the footer: the row groups' entries and the key-value `metadata` (and the
+        /// Arrow schema). Returns the sink, flushed.
+        pub(super) fn close(mut self, metadata: &[(String, String)]) -> Result<W> {
+            let table = &self.table;
+            let footer =
+                table.footer(self.num_rows, Some(table.key_value(metadata)), Vec::new())?;
+            let (thrift, tail) = footer.split_at(footer.len() - 8);
+            ensure!(&tail[4..] == MAGIC, "the footer does not end in the magic");
+            // The crate counts the rows of the row groups it is given (none): the number of
+            // rows (field 3 of `FileMetaData`) and the row groups (field 4) are put in.
+            let fields = thrift::fields(thrift)?;
+            let field = |id, kind| {
+                fields
+                    .iter()
+                    .find(|f| f.id == id && f.kind == kind)
+                    .with_context(|| format!("no field {id} in the file metadata"))
+            };
+            let (rows, groups) = (field(3, thrift::I64)?, field(4, thrift::LIST)?);
+            ensure!(
+                rows.value.end <= groups.header.start
+                    && thrift[groups.value.clone()] == [thrift::STRUCT],
+                "unexpected file metadata of no row groups"
+            );
+            // As the crate does, ordinals only when every row group's fits in an i16.
+            let ordinals = i16::try_from(self.groups.len()).is_ok();
+            let mut value = Vec::new();
+            thrift::zigzag_varint(&mut value, self.num_rows);
+            let start = self.sink.bytes_written();
+            self.sink.write_all(&thrift[..rows.value.start])?;
+            self.sink.write_all(&value)?;
+            self.sink
+                .write_all(&thrift[rows.value.end..groups.value.start])?;
+            value.clear();
+            thrift::list_header(&mut value, self.groups.len(), thrift::STRUCT);
+            self.sink.write_all(&value)?;
+            for group in &self.groups {
+                match group.ordinal.as_ref().filter(|_| !ordinals) {
+                    None => self.sink.write_all(&group.bytes)?,
+                    Some(field) => {
+                        self.sink.write_all(&group.bytes[..field.start])?;
+                        self.sink.write_all(&group.bytes[field.end..])?;
+                    }
+                }
+            }
+            self.sink.write_all(&thrift[groups.value.end..])?;
+            let length = u32::try_from(self.sink.bytes_written() - start)?;
+            self.sink.write_all(&length.to_le_bytes())?;
+            self.sink.write_all(MAGIC)?;
+            Ok(self.sink.into_inner()?)
+        }
+    }
+
+    /// Writes `df`'s columns into a row group.
+    fn write_columns<W: Write + Send>(
+        group: &mut SerializedRowGroupWriter<'_, W>,
+        df: &DataFrame,
+    ) -> Result<()> {
+        for column in df.columns() {
+            let mut out = group
+                .next_column()?
+                .context("more columns than the table's schema")?;
+            let series = column.as_materialized_series();
+            match series.dtype() {
+                DataType::String => write_text(out.typed::<ByteArrayType>(), series.str()?)?,
+                DataType::Int32 => write_numbers(out.typed::<Int32Type>(), series.i32()?)?,
+                DataType::Int64 => write_numbers(out.typed::<Int64Type>(), series.i64()?)?,
+                DataType::Float64 => write_numbers(out.typed::<DoubleType>(), series.f64()?)?,
+                other => bail!("column {}: cannot write type {other}", column.name()),
+            }
+            out.close()?;
+        }
+        Ok(())
+    }
+
+    /// The bytes the `parquet` crate's own file writer makes of `batches` (one row group each)
+    /// with [`Table`]'s settings and `metadata`: what [`Writer`] must write.
+    #[cfg(test)]
+    pub(super) fn reference_bytes(
+        schema: &Schema,
+        metadata: &[(String, String)],
+        batches: &[&DataFrame],
+    ) -> Result<Vec<u8>> {
+        let table = Table::new(schema)?;
+        let mut bytes = Vec::new();
+        let mut writer = parquet::file::writer::SerializedFileWriter::new(
+            &mut bytes,
+            table.descr.root_schema_ptr(),
+            table.properties.clone(),
+        )?;
+        for df in batches {
+            let mut group = writer.next_row_group()?;
+            write_columns(&mut group, df)?;
+            group.close()?;
+        }
+        for kv in table.key_value(metadata) {
+            writer.append_key_value_metadata(kv);
+        }
+        writer.close()?;
+        Ok(bytes)
+    }
+
+    /// Just enough of Thrift's compact protocol to find fields in Parquet's file metadata and
+    /// skip over values.
+    mod thrift {
+        use std::ops::Range;
+
+        use anyhow::{bail, Context, Result};
+
+        /// The compact protocol's type of a struct.
+        pub(super) const STRUCT: u8 = 12;
+
+        /// The compact protocol's types of an i64 and a list.
+        pub(super) const I64: u8 = 6;
+        pub(super) const LIST: u8 = 9;
+
+        /// A field of a struct: its id and type, and where its header and value are.
+        pub(super) struct Field {
+            pub id: i16,
+            pub kind: u8,
+            pub header: Range<usize>,
+            pub value: Range<usize>,
+        }
+
+        /// The fields of `thrift` (a struct).
+        pub(super) fn fields(thrift: &[u8]) -> Result<Vec<Field>> {
+            let mut r = Reader {
+                bytes: thrift,
+                at: 0,
+            };
+            let mut last = 0;
+            let mut fields = Vec::new();
+            loop {
+                let start = r.at;
+                let Some((id, kind)) = r.field_header(&mut last)? else {
+                    return Ok(fields);
+                };
+                let value = r.at;
+                r.skip(kind)?;
+                fields.push(Field {
+                    id,
+                    kind,
+                    header: start..value,
+                    value: value..r.at,
+                });
+            }
+        }
+
+        /// Where each row group (the elements of field 4, a list) is in `thrift` (a
+        /// `FileMetaData`).
+        pub(super) fn row_groups(thrift: &[u8]) -> Result<Vec<Range<usize>>> {
+            let list = fields(thrift)?
+                .into_iter()
+                .find(|f| f.id == 4 && f.kind == LIST)
+                .context("no row groups in the file metadata")?;
+            let mut r = Reader {
+                bytes: &thrift[..list.value.end],
+                at: list.value.start,
+            };
+            let (n, element) = r.list_header()?;
+            if n > 0 && element != STRUCT {
+                bail!("the file metadata's row groups are not structs");
+            }
+            let mut elements = Vec::with_capacity(n);
+            for _ in 0..n {
+                let at = r.at;
+                r.skip(STRUCT)?;
+                elements.push(at..r.at);
+            }
+            Ok(elements)
+        }
+
+        /// Appends an i64 as the compact protocol writes it.
+        pub(super) fn zigzag_varint(out: &mut Vec<u8>, value: i64) {
+            varint(out, ((value << 1) ^ (value >> 63)) as u64);
+        }
+
+        fn varint(out: &mut Vec<u8>, mut n: u64) {
+            while n >= 0x80 {
+                out.push(n as u8 | 0x80);
+                n >>= 7;
+            }
+            out.push(n as u8);
+        }
+
+        /// Appends a list header: `n` elements of type `element`.
+        pub(super) fn list_header(out: &mut Vec<u8>, n: usize, element: u8) {
+            if n < 15 {
+                out.push((n as u8) << 4 | element);
+            } else {
+                out.push(0xf0 | element);
+                varint(out, n as u64);
+            }
+        }
+
+        struct Reader<'a> {
+            bytes: &'a [u8],
+            at: usize,
+        }
+
+        impl Reader<'_> {
+            fn byte(&mut self) -> Result<u8> {
+                let b = *self.bytes.get(self.at).context("truncated Thrift")?;
+                self.at += 1;
+                Ok(b)
+            }
+
+            fn advance(&mut self, n: usize) -> Result<()> {
+                self.at = self.at.checked_add(n).context("truncated Thrift")?;
+                if self.at > self.bytes.len() {
+                    bail!("truncated Thrift");
+                }
+                Ok(())
+            }
+
+            fn varint(&mut self) -> Result<u64> {
+                let mut value = 0u64;
+                for shift in (0..64).step_by(7) {
+                    let b = self.byte()?;
+                    value |= u64::from(b & 0x7f) << shift;
+                    if b & 0x80 == 0 {
+                        return Ok(value);
+                    }
+                }
+                bail!("overlong Thrift varint")
+            }
+
+            /// A field's id and type, or None at the end of the struct.
+            fn field_header(&mut self, last: &mut i16) -> Result<Option<(i16, u8)>> {
+                let b = self.byte()?;
+                if b == 0 {
+                    return Ok(None);
+                }
+                let delta = i16::from(b >> 4);
+                *last = if delta == 0 {
+                    let v = self.varint()?;
+                    i16::try_from((v >> 1) as i64 ^ -((v & 1) as i64))?
+                } else {
+                    *last + delta
+                };
+                Ok(Some((*last, b & 0x0f)))
+            }
+
+            fn list_header(&mut self) -> Result<(usize, u8)> {
+                let b = self.byte()?;
+                let n = match b >> 4 {
+                    15 => usize::try_from(self.varint()?)?,
+                    n => usize::from(n),
+                };
+                Ok((n, b & 0x0f))
+            }
+
+            /// Skips a field's value of type `kind` (a boolean's is in its header).
+            fn skip(&mut self, kind: u8) -> Result<()> {
+                self.skip_value(kind, false)
+            }
+
+            fn skip_value(&mut self, kind: u8, element: bool) -> Result<()> {
+                match kind {
+                    1 | 2 => {
+                        if element {
+                            self.advance(1)?;
+                        }
+                    }
+                    3 => self.advance(1)?,
+                    4..=6 => {
+                        self.varint()?;
+                    }
+                    7 => self.advance(8)?,
+                    8 => {
+                        let n = usize::try_from(self.varint()?)?;
+                        self.advance(n)?;
+                    }
+                    9 | 10 => {
+                        let (n, element) = self.list_header()?;
+                        for _ in 0..n {
+                            self.skip_value(element, true)?;
+                        }
+                    }
+                    11 => {
+                        let n = self.varint()?;
+                        if n > 0 {
+                            let kinds = self.byte()?;
+                            for _ in 0..n {
+                                self.skip_value(kinds >> 4, true)?;
+                                self.skip_value(kinds & 0x0f, true)?;
+                            }
+                        }
+                    }
+                    STRUCT => {
+                        let mut last = 0;
+                        while let Some((_, kind)) = self.field_header(&mut last)? {
+                            self.skip(kind)?;
+                        }
+                    }
+                    other => bail!("unknown Thrift type {other}"),
+                }
+                Ok(())
+            }
         }
     }
 
@@ -295,6 +676,18 @@ pub fn read(path: &Path) -> Result<DataFrame> {
     read_with_metadata(path).map(|(df, _)| df)
 }
 
+/// [`read`] on the calling thread, for a small table read before a long stage (extract's
+/// manifest): polars' parallel reader decodes columns on its own thread pool, whose threads
+/// each keep what they touched resident (their own malloc arenas) for the rest of the process;
+/// reading the manifest over 10x the corpus left about 3 MB there through extract.
+pub fn read_serial(path: &Path) -> Result<DataFrame> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    ParquetReader::new(file)
+        .read_parallel(ParallelStrategy::None)
+        .finish()
+        .with_context(|| format!("cannot read Parquet {}", path.display()))
+}
+
 /// Reads only the named columns of a Parquet file.
 pub fn read_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -347,44 +740,48 @@ mod tests {
         assert!(!metadata.contains_key("ser_pipeline.test"));
     }
 
+    /// `n` rows of a table with text, Int32, Int64 and Float64 columns, nulls in two of them,
+    /// numbered from `offset`.
+    fn sample_batch(offset: i32, n: usize) -> DataFrame {
+        let rows = 0..n as i32;
+        let column = |name: &str, values: Vec<Option<f64>>| Column::new(name.into(), values);
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "path".into(),
+                    rows.clone()
+                        .map(|i| (i % 5 != 3).then(|| format!("a/{}.wav", i + offset)))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "actor".into(),
+                    rows.clone()
+                        .map(|i| (i + offset) % 24)
+                        .collect::<Vec<i32>>(),
+                ),
+                Column::new(
+                    "n".into(),
+                    rows.clone()
+                        .map(|i| (i % 7 != 0).then_some(i64::from(i) << 40))
+                        .collect::<Vec<_>>(),
+                ),
+                column(
+                    "x",
+                    rows.map(|i| Some(f64::from(i + offset) / 3.0)).collect(),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
     /// A table written in row groups reads back as the same table, types, nulls and key-value
     /// metadata (polars' `ARROW:schema` too) that [`write_with_metadata`] gives, one row group
     /// per batch even when a batch is in several chunks.
     #[test]
     fn batched_tables_read_back_like_whole_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let batch = |offset: i32, n: usize| {
-            let rows = 0..n as i32;
-            let column = |name: &str, values: Vec<Option<f64>>| Column::new(name.into(), values);
-            DataFrame::new(
-                n,
-                vec![
-                    Column::new(
-                        "path".into(),
-                        rows.clone()
-                            .map(|i| (i % 5 != 3).then(|| format!("a/{}.wav", i + offset)))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "actor".into(),
-                        rows.clone()
-                            .map(|i| (i + offset) % 24)
-                            .collect::<Vec<i32>>(),
-                    ),
-                    Column::new(
-                        "n".into(),
-                        rows.clone()
-                            .map(|i| (i % 7 != 0).then_some(i64::from(i) << 40))
-                            .collect::<Vec<_>>(),
-                    ),
-                    column(
-                        "x",
-                        rows.map(|i| Some(f64::from(i + offset) / 3.0)).collect(),
-                    ),
-                ],
-            )
-            .unwrap()
-        };
+        let batch = sample_batch;
         // A batch of three chunks, then one of one.
         let mut first = batch(0, 40);
         first.vstack_mut_owned(batch(40, 25)).unwrap();
@@ -428,5 +825,48 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("differ"), "{err:#}");
         assert!(!other.exists());
+    }
+
+    /// [`write_batched`] keeps each row group's footer entry as bytes and writes the footer
+    /// itself: the file is the one the `parquet` crate's `SerializedFileWriter` makes of the
+    /// same row groups, byte for byte, with no row group, a few, more than fit in a short
+    /// Thrift list header (15), and more than 32767 (when the crate leaves out every row
+    /// group's ordinal).
+    #[test]
+    fn batched_files_are_the_parquet_crates_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let metadata = vec![
+            ("ser_pipeline.a".to_string(), "{\"x\": [1, 2]}".to_string()),
+            ("ser_pipeline.b".to_string(), "b".repeat(300)),
+        ];
+        let check = |batches: &[&DataFrame], schema: &Schema, metadata: &[(String, String)]| {
+            write_batched(&path, schema, metadata, |sink| {
+                batches.iter().try_for_each(|df| sink(df))
+            })
+            .unwrap();
+            let written = std::fs::read(&path).unwrap();
+            let expected = batched::reference_bytes(schema, metadata, batches).unwrap();
+            assert!(written == expected, "{} batches differ", batches.len());
+            let back = read(&path).unwrap();
+            assert_eq!(
+                back.height(),
+                batches.iter().map(|df| df.height()).sum::<usize>()
+            );
+        };
+        let mut chunked = sample_batch(0, 40);
+        chunked.vstack_mut_owned(sample_batch(40, 3)).unwrap();
+        let schema = chunked.schema().as_ref().clone();
+        check(&[], &schema, &metadata);
+        check(&[&chunked], &schema, &metadata);
+        check(&[&chunked, &sample_batch(43, 1)], &schema, &[]);
+        let many: Vec<DataFrame> = (0..20).map(|i| sample_batch(i * 7, 7)).collect();
+        check(&many.iter().collect::<Vec<_>>(), &schema, &metadata);
+
+        let one = DataFrame::new(1, vec![Column::new("x".into(), [1i32])]).unwrap();
+        let ones = vec![&one; 32768];
+        let schema = one.schema().as_ref().clone();
+        check(&ones[..32767], &schema, &metadata);
+        check(&ones, &schema, &metadata);
     }
 }
