@@ -234,6 +234,16 @@ impl Config {
         scales
     }
 
+    /// The scales of [`Config::segment_scales`] that only models ask for (not `[features]`'
+    /// own): what extraction makes beyond `[features]`, so what its fingerprints add.
+    pub fn model_segment_scales(&self) -> Vec<SegmentScale> {
+        let own = self.features.segment_scale();
+        self.segment_scales()
+            .into_iter()
+            .filter(|s| !own.is_some_and(|o| o.same_as(s)))
+            .collect()
+    }
+
     /// The configuration a model of `kind` is saved with: this one, with `[features]` set to
     /// the rows it learned from ([`Config::rows_of`]), so that `predict` and `serve` extract
     /// the same rows.
@@ -305,6 +315,7 @@ random_forest = { seconds = 0.3 }
         let scales = c.segment_scales();
         assert_eq!(scales.len(), 2);
         assert!(scales[0].same_as(&own) && scales[1].same_as(&fine));
+        assert_eq!(c.model_segment_scales(), [fine]);
         // A model's card carries its own scale in [features], nothing else changed.
         let card = c.for_model(ModelKind::Mlp);
         assert_eq!(card.features.segment_scale(), Some(fine));

@@ -101,17 +101,16 @@ impl Member {
         self.card.config.train.speaker_normalization
     }
 
-    /// The model's input rows for one decoded recording (resampled first if the model's
-    /// config asks): one row, or one per segment when the model was trained on segments.
+    /// The rate this model analyses a recording of `rate` Hz at (its config's
+    /// `audio.sample_rate`, or the recording's own).
+    fn rate_for(&self, rate: u32) -> u32 {
+        self.card.config.audio.sample_rate.unwrap_or(rate)
+    }
+
+    /// The model's input rows for one decoded recording, already at the model's rate
+    /// ([`Member::rate_for`]): one row, or one per segment when the model was trained on
+    /// segments.
     fn features(&self, audio: &Audio) -> Result<Array2<f64>> {
-        let resampled;
-        let audio = match self.card.config.audio.sample_rate {
-            Some(rate) if rate != audio.sample_rate => {
-                resampled = audio::resample(audio.clone(), rate)?;
-                &resampled
-            }
-            _ => audio,
-        };
         let extractor = self.extractors.get(audio.sample_rate);
         let segments = extractor.extract_segments(&audio.samples)?;
         let width = self.card.feature_names.len();
@@ -264,7 +263,25 @@ impl Predictor {
     /// Each model's input rows for one decoded recording ([`Predictor::cards`] order): one row,
     /// or one per segment of the model's scale.
     pub fn features(&self, audio: &Audio) -> Result<Vec<Array2<f64>>> {
-        self.members.iter().map(|m| m.features(audio)).collect()
+        // Resampled once per rate the models ask for (an ensemble's members share theirs).
+        let mut resampled: Vec<Audio> = Vec::new();
+        let mut rows = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            let rate = m.rate_for(audio.sample_rate);
+            if rate == audio.sample_rate {
+                rows.push(m.features(audio)?);
+                continue;
+            }
+            let at = match resampled.iter().position(|a| a.sample_rate == rate) {
+                Some(at) => at,
+                None => {
+                    resampled.push(audio::resample(audio.clone(), rate)?);
+                    resampled.len() - 1
+                }
+            };
+            rows.push(m.features(&resampled[at])?);
+        }
+        Ok(rows)
     }
 
     /// Probabilities per recording. `x[m]` holds model `m`'s rows of every recording, the rows

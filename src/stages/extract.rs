@@ -227,9 +227,9 @@ fn extractor_id(config: &Config) -> String {
     h.update(env!("CARGO_PKG_VERSION"));
     h.update(serde_json::to_string(&config.audio).expect("config sections serialise"));
     h.update(serde_json::to_string(&config.features).expect("config sections serialise"));
-    // The models' own segment scales ([`Config::segment_scales`]), when there are any.
-    let scales = config.segment_scales();
-    if scales.len() > usize::from(config.features.segment_seconds.is_some()) {
+    // The models' own segment scales, when there are any.
+    let scales = config.model_segment_scales();
+    if !scales.is_empty() {
         h.update(serde_json::to_string(&scales).expect("scales serialise"));
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()

@@ -114,8 +114,8 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
         section(&mut h, &config.audio);
         section(&mut h, &config.features);
         // The models' own segment scales are extracted too.
-        let scales = config.segment_scales();
-        if scales.len() > usize::from(config.features.segment_seconds.is_some()) {
+        let scales = config.model_segment_scales();
+        if !scales.is_empty() {
             section(&mut h, &scales);
         }
     }
