@@ -208,37 +208,57 @@ fn row_group_sizes(ws: &Workspace) -> Vec<usize> {
 }
 
 /// With segment rows, a changed file's segments are recomputed with it, the rest reused, and
-/// both tables equal a `--force` recomputation's; a lost segments table recomputes everything.
+/// the tables (files, `[features]`' segments, and a model's own scale) equal a `--force`
+/// recomputation's; a lost segments table of either scale recomputes everything.
 #[test]
 fn segment_tables_are_incremental_too() {
-    let ws = Workspace::new("[features]\nsegment_seconds = 0.1\n");
+    let ws = Workspace::new(
+        "[features]\nsegment_seconds = 0.1\n[models.segments]\nmlp = { seconds = 0.05 }\n",
+    );
     let written = make_corpus(&ws.corpus(), &[1, 2], 16000, 0.3);
     let n = written.len();
     run(&ws, &["run", "--stage", "extract"], 0);
-    let segments = || parquet::read(&ws.out("segments.parquet")).unwrap();
-    let before = segments();
+    let read = |name: &str| parquet::read(&ws.out(name)).unwrap();
+    let fine_name = "segments_0.05s_hop_0.025s.parquet";
+    let before = read("segments.parquet");
+    let fine_before = read(fine_name);
+    assert!(fine_before.height() > before.height());
     // A longer recording in place of one: more segments for it, the others' rows reused.
     let y = voice(8, 2, 2, 16000, 0.6);
     write_wav16(&ws.corpus().join(&written[3]), &y, 1, 16000);
     let log = run(&ws, &["run", "--stage", "extract"], 0);
     assert_logged(&log, &format!("extract: {} reused, 1 computed", n - 1));
-    let incremental = segments();
+    let incremental = read("segments.parquet");
+    let fine = read(fine_name);
     assert!(incremental.height() > before.height());
+    assert!(fine.height() > fine_before.height());
     let incremental_files = features(&ws);
     run(&ws, &["run", "--stage", "extract", "--force"], 0);
     assert_same_table(
         &incremental,
-        &segments(),
+        &read("segments.parquet"),
         "segments: incremental vs --force",
+    );
+    assert_same_table(
+        &fine,
+        &read(fine_name),
+        "model's scale: incremental vs --force",
     );
     assert_same_table(
         &incremental_files,
         &features(&ws),
         "files: incremental vs --force",
     );
-    // Without its segments table, nothing is reused (and the table comes back).
-    std::fs::remove_file(ws.out("segments.parquet")).unwrap();
-    let log = run(&ws, &["run", "--stage", "extract"], 0);
-    assert_logged(&log, &format!("extract: 0 reused, {n} computed"));
-    assert_same_table(&incremental, &segments(), "segments after loss");
+    // Without a segments table, nothing is reused (and the table comes back).
+    for name in ["segments.parquet", fine_name] {
+        std::fs::remove_file(ws.out(name)).unwrap();
+        let log = run(&ws, &["run", "--stage", "extract"], 0);
+        assert_logged(&log, &format!("extract: 0 reused, {n} computed"));
+        assert_same_table(
+            &incremental,
+            &read("segments.parquet"),
+            "segments after loss",
+        );
+        assert_same_table(&fine, &read(fine_name), "model's scale after loss");
+    }
 }
