@@ -562,11 +562,7 @@ pub fn md5_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(crate::data::hex(&hasher.finalize()))
 }
 
 /// Unzips `archive` into `dest` and returns the files written (relative, `/`-separated,

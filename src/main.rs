@@ -21,8 +21,9 @@ use ser_pipeline::stages::{self, Settings, Stage};
 /// glibc also gives threads that contend for memory arenas of their own (up to 8 per core),
 /// and a block freed in one arena is not reused by another: train, whose jobs on the worker
 /// threads each build and free matrices of tens of MB, peaked at 434-540 MB over three
-/// `run --stage all --force` of `pipeline.toml` with glibc's default, and at 398-405 MB with
-/// one arena per core (wall 22.9-23.4 s against 23.0-23.3 s; extract's CPU time the same).
+/// `/usr/bin/time -f %M ser-pipeline run --stage all --force` of `pipeline.toml` with glibc's
+/// default, and at 385-465 MB over six with one arena per core on this 2-core machine (wall
+/// 22.9-25.0 s either way; extract's CPU time the same, `perf stat -r 4`).
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

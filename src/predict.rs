@@ -48,15 +48,6 @@ pub struct EnsembleCard {
     pub version: String,
 }
 
-/// SHA-256 of a file's bytes, in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// With a model trained with per-speaker normalisation, a speaker is standardised on their own
 /// statistics when one `predict` call has at least this many of their recordings (RAVDESS
 /// actors, by file name); otherwise on [`ModelCard::speaker_population`]. RAVDESS has 60 per
@@ -107,15 +98,11 @@ impl Member {
         self.card.config.audio.sample_rate.unwrap_or(rate)
     }
 
-    /// The model's input rows for one decoded recording, already at the model's rate
-    /// ([`Member::rate_for`]): one row, or one per segment when the model was trained on
-    /// segments.
-    fn features(&self, audio: &Audio) -> Result<Array2<f64>> {
-        let extractor = self.extractors.get(audio.sample_rate);
-        let segments = extractor.extract_segments(&audio.samples)?;
+    /// The model's input rows from pooled features (one row, or one per segment).
+    fn rows(&self, pooled: &[crate::features::Features]) -> Result<Array2<f64>> {
         let width = self.card.feature_names.len();
-        let mut x = Array2::zeros((segments.len(), width));
-        for (mut row, f) in x.rows_mut().into_iter().zip(&segments) {
+        let mut x = Array2::zeros((pooled.len(), width));
+        for (mut row, f) in x.rows_mut().into_iter().zip(pooled) {
             if f.values.len() != width {
                 bail!("the model expects {width} features, got {}", f.values.len());
             }
@@ -205,7 +192,7 @@ impl Predictor {
                     member_dir.join("model.json").display()
                 )
             })?;
-            if &sha256_hex(&bytes) != sha {
+            if &crate::data::sha256_hex(&bytes) != sha {
                 bail!(
                     "ensemble {}: its member {} was saved by another run; retrain them together",
                     dir.display(),
@@ -264,24 +251,64 @@ impl Predictor {
     /// or one per segment of the model's scale.
     pub fn features(&self, audio: &Audio) -> Result<Vec<Array2<f64>>> {
         // Resampled once per rate the models ask for (an ensemble's members share theirs).
-        let mut resampled: Vec<Audio> = Vec::new();
-        let mut rows = Vec::with_capacity(self.members.len());
-        for m in &self.members {
-            let rate = m.rate_for(audio.sample_rate);
-            if rate == audio.sample_rate {
-                rows.push(m.features(audio)?);
+        let rates: Vec<u32> = self
+            .members
+            .iter()
+            .map(|m| m.rate_for(audio.sample_rate))
+            .collect();
+        let mut copies: Vec<Audio> = Vec::new();
+        for &rate in &rates {
+            if rate != audio.sample_rate && !copies.iter().any(|a| a.sample_rate == rate) {
+                copies.push(audio::resample(audio.clone(), rate)?);
+            }
+        }
+        let at = |rate: u32| {
+            copies
+                .iter()
+                .find(|a| a.sample_rate == rate)
+                .unwrap_or(audio)
+        };
+        // Members that differ only in their segment scale share one pass over the frames
+        // (`extract_scales`: each scale's rows equal its own pass's).
+        let mut rows: Vec<Option<Array2<f64>>> = vec![None; self.members.len()];
+        for (i, m) in self.members.iter().enumerate() {
+            if rows[i].is_some() {
                 continue;
             }
-            let at = match resampled.iter().position(|a| a.sample_rate == rate) {
-                Some(at) => at,
-                None => {
-                    resampled.push(audio::resample(audio.clone(), rate)?);
-                    resampled.len() - 1
-                }
+            let audio = at(rates[i]);
+            let extractor = m.extractors.get(audio.sample_rate);
+            let params = &m.card.config.features;
+            let Some(scale) = params.segment_scale() else {
+                rows[i] = Some(m.rows(&[extractor.extract(&audio.samples)?])?);
+                continue;
             };
-            rows.push(m.features(&resampled[at])?);
+            let unscaled = params.with_segment_scale(None);
+            let group: Vec<usize> = (i..self.members.len())
+                .filter(|&j| {
+                    let other = &self.members[j].card.config.features;
+                    rows[j].is_none()
+                        && rates[j] == rates[i]
+                        && other.segment_scale().is_some()
+                        && other.with_segment_scale(None) == unscaled
+                })
+                .collect();
+            let scales: Vec<crate::features::SegmentScale> = group
+                .iter()
+                .map(|&j| {
+                    self.members[j]
+                        .card
+                        .config
+                        .features
+                        .segment_scale()
+                        .unwrap_or(scale)
+                })
+                .collect();
+            let (_, pooled) = extractor.extract_scales(&audio.samples, &scales)?;
+            for (&j, segments) in group.iter().zip(&pooled) {
+                rows[j] = Some(self.members[j].rows(segments)?);
+            }
         }
-        Ok(rows)
+        Ok(rows.into_iter().map(|r| r.expect("every member")).collect())
     }
 
     /// Probabilities per recording. `x[m]` holds model `m`'s rows of every recording, the rows

@@ -226,8 +226,8 @@ pub fn actor_kfold(actors: &[u8], k: usize) -> Result<Vec<Split>, String> {
     if let Some(f) = one_sex_fold(&distinct, k) {
         log::warn!(
             "split.actor_kfold: with k = {k}, fold-{f} tests actors of one sex only (RAVDESS: \
-             odd actors are male), which lowers speaker-independent figures; on actors 01-20 an \
-             odd k such as 5 mixes them"
+             odd actors are male), so its figures are not those of mixed folds; on actors 01-20 \
+             an odd k such as 5 mixes them"
         );
     }
     Ok((0..k)

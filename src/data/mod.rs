@@ -13,6 +13,17 @@ use anyhow::{Context, Result};
 
 const TEMP_SUFFIX: &str = ".tmp";
 
+/// Lower-case hex of bytes (a digest).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
 /// Writes `path` atomically: `write` fills a temporary file beside it, which is flushed, synced
 /// and renamed over `path` only if `write` succeeds.
 ///

@@ -1131,15 +1131,20 @@ mod tests {
         assert_eq!(segment_windows(10, 4, 4), vec![(0, 4), (4, 8), (6, 10)]);
     }
 
+    /// One second of a sine whose frequency rises from `f0` Hz by `sweep` Hz, amplitude 0.3.
+    fn chirp(sr: usize, f0: f64, sweep: f64) -> Vec<f32> {
+        (0..sr)
+            .map(|i| {
+                let t = i as f64 / sr as f64;
+                (0.3 * (2.0 * std::f64::consts::PI * (f0 + sweep * t) * t).sin()) as f32
+            })
+            .collect()
+    }
+
     #[test]
     fn several_scales_from_one_pass_equal_each_scale_alone() {
         let sr = 16_000;
-        let y: Vec<f32> = (0..sr)
-            .map(|i| {
-                let t = i as f64 / sr as f64;
-                (0.3 * (2.0 * std::f64::consts::PI * (150.0 + 400.0 * t) * t).sin()) as f32
-            })
-            .collect();
+        let y = chirp(sr, 150.0, 400.0);
         let p = FeatureParams {
             families: vec![Family::Mfcc, Family::Rms, Family::Zcr],
             stats: vec![Stat::Mean, Stat::Std],
@@ -1181,12 +1186,7 @@ mod tests {
     #[test]
     fn segments_pool_windows_of_the_whole_signals_frames() {
         let sr = 16_000;
-        let y: Vec<f32> = (0..sr)
-            .map(|i| {
-                let t = i as f64 / sr as f64;
-                (0.3 * (2.0 * std::f64::consts::PI * (200.0 + 300.0 * t) * t).sin()) as f32
-            })
-            .collect();
+        let y = chirp(sr, 200.0, 300.0);
         let p = FeatureParams {
             families: vec![Family::Mfcc, Family::Chroma, Family::LogMel, Family::Rms],
             stats: vec![Stat::Mean, Stat::Std],

@@ -232,7 +232,7 @@ fn extractor_id(config: &Config) -> String {
     if !scales.is_empty() {
         h.update(serde_json::to_string(&scales).expect("scales serialise"));
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::data::hex(&h.finalize())
 }
 
 /// Where a table's row groups go (a [`parquet::BatchedWriter`]).

@@ -307,17 +307,13 @@ pub fn write_run_record(
     started: std::time::SystemTime,
     exit_code: u8,
 ) -> Result<()> {
-    use sha2::{Digest, Sha256};
     let secs = |t: std::time::SystemTime| {
         t.duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0)
     };
     let toml = config.to_toml();
-    let config_hash: String = Sha256::digest(toml.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let config_hash = crate::data::sha256_hex(toml.as_bytes());
     let record = serde_json::json!({
         "program": "ser-pipeline",
         "version": env!("CARGO_PKG_VERSION"),

@@ -147,5 +147,5 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
             h.update(stamp(&output));
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::data::hex(&h.finalize())
 }

@@ -1044,7 +1044,7 @@ fn save_ensemble(paths: &Paths, datasets: &Datasets, config: &Config) -> Result<
         let card = paths.models_dir().join(m.name()).join("model.json");
         let bytes =
             std::fs::read(&card).with_context(|| format!("cannot read {}", card.display()))?;
-        hashes.push(crate::predict::sha256_hex(&bytes));
+        hashes.push(crate::data::sha256_hex(&bytes));
     }
     let card = crate::predict::EnsembleCard {
         model: "ensemble".to_string(),
