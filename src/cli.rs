@@ -87,9 +87,10 @@ pub struct DownloadArgs {
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// A model folder written by the train stage, e.g. data/models/mlp.
-    #[arg(long, value_name = "DIR", default_value = "data/models/mlp")]
-    pub model: PathBuf,
+    /// A model folder written by the train stage, e.g. data/models/svm. Default: the first of
+    /// data/models/{ensemble, svm, mlp, logistic_regression, random_forest} that exists.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
 
     /// Audio files, or folders searched at any depth for .wav / .flac.
     #[arg(required = true, value_name = "FILE_OR_DIR")]

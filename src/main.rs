@@ -182,7 +182,8 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
 
 fn predict(args: &PredictArgs) -> Result<u8> {
     use ser_pipeline::predict::{predict_files, Predictor};
-    let predictor = Predictor::load(&args.model)?;
+    let model_dir = default_model(args.model.as_deref())?;
+    let predictor = Predictor::load(&model_dir)?;
     let mut files = Vec::new();
     let mut any_dir = false;
     for input in &args.inputs {
@@ -271,8 +272,22 @@ fn download(args: &DownloadArgs, cli: &Cli) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// `--model`, or else the default model folder under the models folder of `./pipeline.toml`
+/// (`data/models` with the built-in defaults), logged so the user sees which.
+fn default_model(given: Option<&Path>) -> Result<std::path::PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
+    let config = Config::load_with_overrides(config_path(None), &[])?;
+    let models = stages::Paths::new(&config).models_dir();
+    let dir = ser_pipeline::predict::default_model_dir(&models)?;
+    log::info!("using the model in {} (no --model given)", dir.display());
+    Ok(dir)
+}
+
 fn serve(args: &ser_pipeline::serve::ServeArgs) -> Result<u8> {
-    ser_pipeline::serve::run(args)?;
+    let model = default_model(args.model.as_deref())?;
+    ser_pipeline::serve::run(args, &model)?;
     Ok(exit::OK)
 }
 

@@ -48,6 +48,34 @@ pub struct EnsembleCard {
     pub version: String,
 }
 
+/// The model folders `predict` and `serve` look for under `data/models/` when no `--model` is
+/// given, in this order: the ensemble (the recommended config's most accurate model), then the
+/// single models from the most to the least accurate in the README's measurements.
+pub const DEFAULT_MODELS: [&str; 5] = [
+    "ensemble",
+    "svm",
+    "mlp",
+    "logistic_regression",
+    "random_forest",
+];
+
+/// The first folder of [`DEFAULT_MODELS`] under `models_dir` that holds a `model.json`: the
+/// model `predict` and `serve` use without `--model`. The error lists what was looked for.
+pub fn default_model_dir(models_dir: &Path) -> Result<std::path::PathBuf> {
+    DEFAULT_MODELS
+        .iter()
+        .map(|m| models_dir.join(m))
+        .find(|dir| dir.join("model.json").is_file())
+        .ok_or_else(|| {
+            anyhow!(
+                "no trained model in {} (looked for model.json in {}); run `ser-pipeline run` \
+                 first, or name one with --model DIR",
+                models_dir.display(),
+                DEFAULT_MODELS.join(", ")
+            )
+        })
+}
+
 /// With a model trained with per-speaker normalisation, a speaker is standardised on their own
 /// statistics when one `predict` call has at least this many of their recordings (RAVDESS
 /// actors, by file name); otherwise on [`ModelCard::speaker_population`]. RAVDESS has 60 per

@@ -77,6 +77,29 @@ fn predict_reports_each_file_and_skips_bad_ones() {
     assert_eq!(df.height(), written.len());
     assert!(df.column("prob_surprised").is_ok());
 
+    // Without --model: the first trained of ensemble, svm, mlp, ... in the config's out_dir.
+    let default_run = |ws: &Workspace| ws.cmd(&["predict", "--json"]).arg(&one).output().unwrap();
+    let out = default_run(&ws);
+    common::assert_exit(&out, 0);
+    assert!(common::stderr_of(&out).contains("using the model in out/models/mlp"));
+    std::fs::rename(ws.out("models/mlp"), ws.out("models/mlp.old")).unwrap();
+    let out = default_run(&ws);
+    common::assert_exit(&out, 0);
+    assert!(common::stderr_of(&out).contains("out/models/logistic_regression"));
+    std::fs::rename(
+        ws.out("models/logistic_regression"),
+        ws.out("models/lr.old"),
+    )
+    .unwrap();
+    let out = default_run(&ws);
+    common::assert_exit(&out, 1);
+    let err = common::stderr_of(&out);
+    assert!(
+        err.contains("no trained model in out/models") && err.contains("--model"),
+        "{err}"
+    );
+    std::fs::rename(ws.out("models/mlp.old"), ws.out("models/mlp")).unwrap();
+
     // A missing model folder is an error naming it.
     let out = ws
         .cmd(&["predict", "--model", "out/models/nothing"])

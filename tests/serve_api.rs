@@ -565,11 +565,8 @@ fn serve_answers_with_the_saved_ensemble() {
     );
     let clip_samples = voice(5, 7, 1, 16000, 0.5);
     let clip = wav_pcm16_bytes(&clip_samples, 1, 16000);
-    let server = Server::start(
-        ws.path(),
-        &ws.path().join("serve.log"),
-        &["--model", "out/models/ensemble"],
-    );
+    // No --model: the ensemble is the default when the config trained one.
+    let server = Server::start(ws.path(), &ws.path().join("serve.log"), &[]);
     let info = get(server.addr, "/api/model").json();
     assert_eq!(info["model"], "ensemble");
     let members = info["members"].as_array().unwrap();

@@ -47,9 +47,10 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; media-src 'self' bl
 /// `ser-pipeline serve` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// A model folder written by the train stage, e.g. data/models/mlp.
-    #[arg(long, value_name = "DIR", default_value = "data/models/mlp")]
-    pub model: PathBuf,
+    /// A model folder written by the train stage, e.g. data/models/svm. Default: the first of
+    /// data/models/{ensemble, svm, mlp, logistic_regression, random_forest} that exists.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
 
     /// Address to listen on. Port 0 picks a free port; the bound address is printed on stdout
     /// as `listening on http://HOST:PORT`.
@@ -84,26 +85,27 @@ struct AppState {
 }
 
 /// Runs the server until SIGINT or SIGTERM, then finishes the requests in flight.
-pub fn run(args: &ServeArgs) -> Result<()> {
+/// `model`: the model folder to serve (`args.model`, or the default the caller resolved).
+pub fn run(args: &ServeArgs, model: &Path) -> Result<()> {
     if !(args.max_upload_mb.is_finite() && args.max_upload_mb > 0.0) {
         bail!("--max-upload-mb must be a positive number");
     }
     if !(args.max_duration_s.is_finite() && args.max_duration_s > 0.0) {
         bail!("--max-duration-s must be a positive number");
     }
-    let predictor = Predictor::load(&args.model)
-        .with_context(|| format!("cannot load the model in {}", args.model.display()))?;
+    let predictor = Predictor::load(model)
+        .with_context(|| format!("cannot load the model in {}", model.display()))?;
     if predictor.needs_speaker_groups() {
         log::warn!(
             "serve: model {} standardises features per speaker and has no statistics for an \
              unknown speaker; single clips will be refused (422)",
-            args.model.display()
+            model.display()
         );
     } else if predictor.speaker_normalised() {
         log::info!(
             "serve: model {} standardises features per speaker; a single clip is standardised \
              with the training speakers' average statistics",
-            args.model.display()
+            model.display()
         );
     }
     let max_body = (args.max_upload_mb * 1024.0 * 1024.0).round() as usize;
@@ -114,7 +116,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             }
             Some(path.clone())
         }
-        None => find_metrics(predictor.card(), &args.model),
+        None => find_metrics(predictor.card(), model),
     };
     let (metrics, metrics_error) = match &metrics_path {
         Some(path) => match read_metrics(path, &predictor.model) {
