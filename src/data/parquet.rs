@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use polars::prelude::{
@@ -59,31 +58,26 @@ pub fn write_with_metadata(
 pub fn write_batched(
     path: &Path,
     schema: &Schema,
-    metadata: impl Into<Arc<[(String, String)]>>,
+    metadata: &[(String, String)],
     fill: impl FnOnce(&mut dyn FnMut(&DataFrame) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    let mut out = BatchedWriter::create(path, schema, metadata)?;
+    let mut out = BatchedWriter::create(path, schema)?;
     fill(&mut |df: &DataFrame| out.write(df))?;
-    out.finish()
+    out.finish(metadata)
 }
 
 /// [`write_batched`] as an object, for writing several tables side by side: each
 /// [`BatchedWriter::write`] appends one row group; [`BatchedWriter::finish`] completes the file
-/// and renames it into place; dropped unfinished, it leaves nothing behind. The key-value
-/// metadata is only read by `finish`: tables given clones of one `Arc` share one copy (extract's
-/// file stamps are about 73 bytes a file).
+/// with its key-value metadata and renames it into place; dropped unfinished, it leaves
+/// nothing behind. The metadata is only needed at the end, so a caller need not hold it (in
+/// extract, the file stamps, about 73 bytes a file) while the rows are written.
 pub struct BatchedWriter {
     writer: batched::Writer<File>,
-    metadata: Arc<[(String, String)]>,
     file: super::AtomicFile,
 }
 
 impl BatchedWriter {
-    pub fn create(
-        path: &Path,
-        schema: &Schema,
-        metadata: impl Into<Arc<[(String, String)]>>,
-    ) -> Result<BatchedWriter> {
+    pub fn create(path: &Path, schema: &Schema) -> Result<BatchedWriter> {
         let table = batched::Table::new(schema)?;
         let mut file = super::AtomicFile::create(path)?;
         let handle = file
@@ -92,7 +86,6 @@ impl BatchedWriter {
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(BatchedWriter {
             writer: table.writer(handle)?,
-            metadata: metadata.into(),
             file,
         })
     }
@@ -104,13 +97,14 @@ impl BatchedWriter {
             .with_context(|| format!("cannot write {}", self.file.path().display()))
     }
 
-    /// Writes the footer and renames the file into place.
-    pub fn finish(self) -> Result<()> {
+    /// Writes the footer, with the key-value `metadata` (as in [`write_with_metadata`]), and
+    /// renames the file into place.
+    pub fn finish(self, metadata: &[(String, String)]) -> Result<()> {
         // The writer's handle is flushed and closed before the file is synced and renamed.
         let path = self.file.path().to_path_buf();
         drop(
             self.writer
-                .close(&self.metadata)
+                .close(metadata)
                 .with_context(|| format!("cannot write {}", path.display()))?,
         );
         self.file.commit()
@@ -258,11 +252,40 @@ mod batched {
         num_rows: i64,
     }
 
-    /// A row group's entry in the footer (a Thrift `RowGroup` struct, compact protocol), and
-    /// where in it its optional `ordinal` field is.
+    /// A row group's entry in the footer (a Thrift `RowGroup` struct, compact protocol), kept
+    /// zstd-compressed until the footer is written, and where in it its optional `ordinal`
+    /// field is. Most of an entry repeats from column to column (names, types, encodings,
+    /// offsets' leading bytes): a table of ~560 columns has entries of about 56 KB that
+    /// compress to a quarter or less, and the entries are what grows with the number of rows.
     struct GroupEntry {
-        bytes: Box<[u8]>,
+        compressed: Box<[u8]>,
+        len: usize,
         ordinal: Option<Range<usize>>,
+    }
+
+    /// zstd level of [`GroupEntry`]: the fastest; higher levels compress these little more.
+    const ENTRY_ZSTD_LEVEL: i32 = 1;
+
+    impl GroupEntry {
+        fn new(entry: &[u8], ordinal: Option<Range<usize>>) -> Result<GroupEntry> {
+            Ok(GroupEntry {
+                compressed: zstd::bulk::compress(entry, ENTRY_ZSTD_LEVEL)?.into_boxed_slice(),
+                len: entry.len(),
+                ordinal,
+            })
+        }
+
+        /// The entry's bytes, in `buf`.
+        fn bytes<'a>(&self, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
+            buf.resize(self.len, 0);
+            let n = zstd::bulk::decompress_to_buffer(&self.compressed, buf)?;
+            ensure!(
+                n == self.len,
+                "a footer entry decompressed to {n} bytes, not {}",
+                self.len
+            );
+            Ok(buf)
+        }
     }
 
     impl<W: Write + Send> Writer<W> {
@@ -297,10 +320,7 @@ mod batched {
                 .into_iter()
                 .find(|f| f.id == 7)
                 .map(|f| f.header.start..f.value.end);
-            self.groups.push(GroupEntry {
-                bytes: entry.into(),
-                ordinal,
-            });
+            self.groups.push(GroupEntry::new(entry, ordinal)?);
             Ok(())
         }
 
@@ -339,12 +359,14 @@ mod batched {
             value.clear();
             thrift::list_header(&mut value, self.groups.len(), thrift::STRUCT);
             self.sink.write_all(&value)?;
+            let mut buf = Vec::new();
             for group in &self.groups {
+                let bytes = group.bytes(&mut buf)?;
                 match group.ordinal.as_ref().filter(|_| !ordinals) {
-                    None => self.sink.write_all(&group.bytes)?,
+                    None => self.sink.write_all(bytes)?,
                     Some(field) => {
-                        self.sink.write_all(&group.bytes[..field.start])?;
-                        self.sink.write_all(&group.bytes[field.end..])?;
+                        self.sink.write_all(&bytes[..field.start])?;
+                        self.sink.write_all(&bytes[field.end..])?;
                     }
                 }
             }
@@ -793,7 +815,7 @@ mod tests {
 
         let batched = dir.path().join("batched.parquet");
         let schema = whole.schema().as_ref().clone();
-        write_batched(&batched, &schema, metadata.clone(), |sink| {
+        write_batched(&batched, &schema, &metadata, |sink| {
             sink(&first)?;
             sink(&second)
         })
@@ -819,7 +841,7 @@ mod tests {
 
         // A frame that does not match the schema is refused.
         let other = dir.path().join("other.parquet");
-        let err = write_batched(&other, &schema, Vec::new(), |sink| {
+        let err = write_batched(&other, &schema, &[], |sink| {
             sink(&whole.select(["x", "path"]).unwrap())
         })
         .unwrap_err();

@@ -21,10 +21,11 @@ use super::state::FileStamp;
 use super::{Paths, Settings, Skipped};
 use crate::audio;
 use crate::config::Config;
+use crate::corpus::Labels;
 use crate::data::parquet;
 use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
-use crate::tables::{self, FeatureRow, ManifestRow, Status};
+use crate::tables::{self, FeatureRow, Status};
 
 /// Parquet metadata key: the hash of what decides a row's values ([`extractor_id`]).
 const META_EXTRACTOR: &str = "ser_pipeline.extractor";
@@ -47,12 +48,17 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .and_then(|df| tables::manifest_rows(&df))
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
     let mut skipped = super::manifest_skips(&manifest);
-    let usable: Vec<&ManifestRow> = manifest.iter().filter(|r| r.status == Status::Ok).collect();
-    log::info!(
-        "extract: {} usable files of {}",
-        usable.len(),
-        manifest.len()
-    );
+    let n_manifest = manifest.len();
+    // Only what extract needs of the usable rows is kept through the run.
+    let usable: Vec<Input> = manifest
+        .into_iter()
+        .filter(|r| r.status == Status::Ok)
+        .map(|r| Input {
+            path: r.path.into_boxed_str(),
+            labels: r.labels,
+        })
+        .collect();
+    log::info!("extract: {} usable files of {n_manifest}", usable.len());
 
     let config = &settings.config;
     let params = &config.features;
@@ -72,37 +78,20 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     // Stamped before decoding: a file changed during the run is recomputed by the next one.
     let stamps: Vec<Option<FileStamp>> = usable
         .iter()
-        .map(|r| FileStamp::of(&paths.corpus_root.join(&r.path)))
+        .map(|r| FileStamp::of(&paths.corpus_root.join(&*r.path)))
         .collect();
     // A file's old row is reused when its stamp and labels are unchanged; decided once here.
     let reuse: Vec<bool> = usable
         .iter()
         .zip(&stamps)
         .map(|(row, stamp)| {
-            previous.get(&row.path).is_some_and(|(old_stamp, old)| {
+            previous.get(&*row.path).is_some_and(|(old_stamp, old)| {
                 stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.0.labels)
             })
         })
         .collect();
     let n_todo = reuse.iter().filter(|&&r| !r).count();
     let n_reused = usable.len() - n_todo;
-    // The stamps of every usable file; only those with a row in the table are ever read back.
-    let inputs: BTreeMap<&str, (u64, u64)> = usable
-        .iter()
-        .zip(&stamps)
-        .filter_map(|(row, stamp)| {
-            Some((
-                row.path.as_str(),
-                (stamp.as_ref()?.size, stamp.as_ref()?.mtime_ns),
-            ))
-        })
-        .collect();
-    // One copy for every table (a clone of the `Arc`; the writers read it when they finish).
-    let metadata: std::sync::Arc<[(String, String)]> = std::sync::Arc::new([
-        (META_EXTRACTOR.to_string(), extractor),
-        (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
-    ]);
-    drop((inputs, stamps));
 
     // Files go through in chunks; every `data.row_group_rows` rows of a table are written as
     // one row group, so the memory a run needs hardly grows with the corpus (the manifest, the
@@ -116,12 +105,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             .clone())
     };
     let row_group = config.data.row_group_rows;
-    let mut features_out =
-        parquet::BatchedWriter::create(&paths.features(), &schema_of(false)?, metadata.clone())?;
+    let mut features_out = parquet::BatchedWriter::create(&paths.features(), &schema_of(false)?)?;
     let segments_schema = schema_of(true)?;
     let mut segments_out = segment_paths
         .iter()
-        .map(|p| parquet::BatchedWriter::create(p, &segments_schema, metadata.clone()))
+        .map(|p| parquet::BatchedWriter::create(p, &segments_schema))
         .collect::<Result<Vec<_>>>()?;
     let mut pending = RowGroups::new(row_group);
     let mut pending_segments: Vec<RowGroups> =
@@ -135,26 +123,26 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             .iter()
             .zip(chunk_reuse)
             .map(|(row, &reuse)| {
-                reuse.then(|| previous.remove(&row.path).expect("decided above").1)
+                reuse.then(|| previous.remove(&*row.path).expect("decided above").1)
             })
             .collect();
-        let todo: Vec<&ManifestRow> = chunk
+        let todo: Vec<&Input> = chunk
             .iter()
             .zip(&reused)
             .filter(|(_, r)| r.is_none())
-            .map(|(&row, _)| row)
+            .map(|(row, _)| row)
             .collect();
         let computed: Vec<Result<FileRows, Skipped>> = todo
             .par_iter()
             .map(|row| {
-                let abs = paths.corpus_root.join(&row.path);
+                let abs = paths.corpus_root.join(&*row.path);
                 let result =
                     extract_file(row, &abs, &extractors, &scales, settings).map_err(|error| {
                         progress
                             .suspend(|| log::warn!("extract: skipped {}: {error}", abs.display()));
                         Skipped {
                             stage: "extract",
-                            path: row.path.clone(),
+                            path: row.path.to_string(),
                             error,
                         }
                     });
@@ -198,12 +186,29 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         }
     }
     pending.finish(&mut |df| features_out.write(df))?;
-    for (pending, mut out) in pending_segments.iter_mut().zip(segments_out) {
+    for (pending, out) in pending_segments.iter_mut().zip(&mut segments_out) {
         pending.finish(&mut |df| out.write(df))?;
-        // Each segment table is complete (renamed into place) before features.parquet.
-        out.finish()?;
     }
-    features_out.finish()?;
+    drop((pending, pending_segments));
+    // The metadata of every table, made once the rows are written: the stamps of every usable
+    // file (only those with a row in the table are ever read back).
+    let inputs: BTreeMap<&str, (u64, u64)> = usable
+        .iter()
+        .zip(&stamps)
+        .filter_map(|(row, stamp)| {
+            Some((&*row.path, (stamp.as_ref()?.size, stamp.as_ref()?.mtime_ns)))
+        })
+        .collect();
+    let metadata = [
+        (META_EXTRACTOR.to_string(), extractor),
+        (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
+    ];
+    drop(inputs);
+    // Each segment table is complete (renamed into place) before features.parquet.
+    for out in segments_out {
+        out.finish(&metadata)?;
+    }
+    features_out.finish(&metadata)?;
     super::remove_stale_segment_tables(paths, &segment_paths, false)?;
     progress.finish();
     log::info!("extract: {n_reused} reused, {n_todo} computed");
@@ -233,6 +238,13 @@ fn extractor_id(config: &Config) -> String {
         h.update(serde_json::to_string(&scales).expect("scales serialise"));
     }
     crate::data::hex(&h.finalize())
+}
+
+/// A usable file of the manifest: what extract needs of its row (a manifest row takes about
+/// three times the memory, kept through the run).
+struct Input {
+    path: Box<str>,
+    labels: Option<Labels>,
 }
 
 /// Where a table's row groups go (a [`parquet::BatchedWriter`]).
@@ -368,7 +380,7 @@ fn previous_rows(
 /// Decodes and featurises one file, with its segments at each of `scales`; the error is one
 /// line for the log and `errors.csv`.
 fn extract_file(
-    row: &ManifestRow,
+    row: &Input,
     abs: &Path,
     extractors: &ExtractorCache,
     scales: &[SegmentScale],
