@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use polars::prelude::{
-    DataFrame, KeyValueMetadata, ParallelStrategy, ParquetCompression, ParquetReader,
+    Column, DataFrame, KeyValueMetadata, ParallelStrategy, ParquetCompression, ParquetReader,
     ParquetWriter, Schema, SerReader,
 };
 
@@ -92,8 +92,24 @@ impl BatchedWriter {
 
     /// Appends `df` (a frame of the table's schema) as one row group.
     pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        ensure!(
+            df.schema().as_ref() == self.writer.schema(),
+            "cannot write {}: a row group's columns differ from the table's",
+            self.file.path().display()
+        );
+        self.write_columns(df.height(), &mut |i| Ok(df.columns()[i].clone()))
+    }
+
+    /// Appends one row group of `n_rows` rows whose columns `column(i)` makes, in the table's
+    /// order, one at a time: each is written and dropped before the next is asked for, so the
+    /// row group need not exist as a frame.
+    pub fn write_columns(
+        &mut self,
+        n_rows: usize,
+        column: &mut dyn FnMut(usize) -> Result<Column>,
+    ) -> Result<()> {
         self.writer
-            .write_row_group(df)
+            .write_row_group(n_rows, column)
             .with_context(|| format!("cannot write {}", self.file.path().display()))
     }
 
@@ -130,8 +146,8 @@ mod batched {
     use parquet::file::writer::{SerializedRowGroupWriter, TrackedWrite};
     use parquet::schema::types::{ColumnPath, SchemaDescPtr, SchemaDescriptor, Type};
     use polars::prelude::{
-        ChunkedArray, DataFrame, DataType, ParquetReader, ParquetWriter, PolarsNumericType, Schema,
-        SerReader,
+        ChunkedArray, Column, DataFrame, DataType, ParquetReader, ParquetWriter, PolarsNumericType,
+        Schema, SerReader,
     };
 
     /// The level of polars' `ParquetCompression::Zstd(None)` (zstd's default).
@@ -289,13 +305,18 @@ mod batched {
     }
 
     impl<W: Write + Send> Writer<W> {
-        /// Writes `df` (a frame of the table's schema, in any number of chunks) as one row group.
-        pub(super) fn write_row_group(&mut self, df: &DataFrame) -> Result<()> {
+        pub(super) fn schema(&self) -> &Schema {
+            &self.table.schema
+        }
+
+        /// Writes one row group of `n_rows` rows, the columns of the table's schema (in any
+        /// number of chunks) made by `column(i)` one at a time.
+        pub(super) fn write_row_group(
+            &mut self,
+            n_rows: usize,
+            column: &mut dyn FnMut(usize) -> Result<Column>,
+        ) -> Result<()> {
             let table = &self.table;
-            ensure!(
-                df.schema().as_ref() == &table.schema,
-                "a row group's columns differ from the table's"
-            );
             let mut group = SerializedRowGroupWriter::new(
                 table.descr.clone(),
                 table.properties.clone(),
@@ -303,7 +324,7 @@ mod batched {
                 i32::try_from(self.groups.len())?,
                 None,
             );
-            write_columns(&mut group, df)?;
+            write_columns(&mut group, &table.schema, n_rows, column)?;
             let metadata = Arc::unwrap_or_clone(group.close()?);
             self.num_rows += metadata.num_rows();
             // The entry as the crate writes it in a footer of this one row group.
@@ -378,12 +399,20 @@ mod batched {
         }
     }
 
-    /// Writes `df`'s columns into a row group.
+    /// Writes a row group's columns, `column(i)` for each column of `schema` in turn, each
+    /// `n_rows` long.
     fn write_columns<W: Write + Send>(
         group: &mut SerializedRowGroupWriter<'_, W>,
-        df: &DataFrame,
+        schema: &Schema,
+        n_rows: usize,
+        column: &mut dyn FnMut(usize) -> Result<Column>,
     ) -> Result<()> {
-        for column in df.columns() {
+        for (i, (name, dtype)) in schema.iter().enumerate() {
+            let column = column(i)?;
+            ensure!(
+                column.name() == name && column.dtype() == dtype && column.len() == n_rows,
+                "a row group's columns differ from the table's"
+            );
             let mut out = group
                 .next_column()?
                 .context("more columns than the table's schema")?;
@@ -417,7 +446,9 @@ mod batched {
         )?;
         for df in batches {
             let mut group = writer.next_row_group()?;
-            write_columns(&mut group, df)?;
+            write_columns(&mut group, schema, df.height(), &mut |i| {
+                Ok(df.columns()[i].clone())
+            })?;
             group.close()?;
         }
         for kv in table.key_value(metadata) {
