@@ -50,15 +50,19 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
     let mut skipped = super::manifest_skips(&manifest);
     let n_manifest = manifest.len();
-    // Only what extract needs of the usable rows is kept through the run.
-    let usable: Vec<Input> = manifest
-        .into_iter()
-        .filter(|r| r.status == Status::Ok)
-        .map(|r| Input {
-            path: r.path.into_boxed_str(),
-            labels: r.labels,
-        })
-        .collect();
+    // Only what extract needs of the usable rows is kept through the run, in a Vec of its own
+    // size (`collect` would reuse the manifest's, about seven times larger).
+    let mut usable: Vec<Input> =
+        Vec::with_capacity(manifest.iter().filter(|r| r.status == Status::Ok).count());
+    usable.extend(
+        manifest
+            .into_iter()
+            .filter(|r| r.status == Status::Ok)
+            .map(|r| Input {
+                path: r.path.into_boxed_str(),
+                labels: r.labels,
+            }),
+    );
     log::info!("extract: {} usable files of {n_manifest}", usable.len());
 
     let config = &settings.config;
