@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use polars::prelude::{
-    DataFrame, KeyValueMetadata, ParallelStrategy, ParquetCompression, ParquetReader,
+    Column, DataFrame, KeyValueMetadata, ParallelStrategy, ParquetCompression, ParquetReader,
     ParquetWriter, Schema, SerReader,
 };
 
@@ -51,39 +50,35 @@ pub fn write_with_metadata(
 /// chunk (its footer entry, and page specs and statistics for the page index) until the file
 /// is complete, 45 MB at the peak of extract over 10x the corpus (heaptrack). No page index is
 /// written (one page per column chunk here, so it would prune nothing). The footer's entry of
-/// each row group is kept as the bytes it will be written as (about 0.1 KB a column chunk)
-/// rather than as the `parquet` crate's `ColumnChunkMetaData` (about 0.57 KB a chunk; 9 MB of
-/// the heap at the peak over 10x the corpus with 28 row groups of ~560 columns); the file is
+/// each row group is kept as the bytes it will be written as (about 0.1 KB a column chunk),
+/// zstd-compressed (to a quarter or less), rather than as the `parquet` crate's
+/// `ColumnChunkMetaData` (about 0.57 KB a chunk; 9 MB of the heap at the peak over 10x the
+/// corpus with 28 row groups of ~560 columns); the file is
 /// byte for byte the one the crate's `SerializedFileWriter` writes (a test checks). Column
 /// types: text, Int32, Int64, Float64.
 pub fn write_batched(
     path: &Path,
     schema: &Schema,
-    metadata: impl Into<Arc<[(String, String)]>>,
+    metadata: &[(String, String)],
     fill: impl FnOnce(&mut dyn FnMut(&DataFrame) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    let mut out = BatchedWriter::create(path, schema, metadata)?;
+    let mut out = BatchedWriter::create(path, schema)?;
     fill(&mut |df: &DataFrame| out.write(df))?;
-    out.finish()
+    out.finish(metadata)
 }
 
 /// [`write_batched`] as an object, for writing several tables side by side: each
 /// [`BatchedWriter::write`] appends one row group; [`BatchedWriter::finish`] completes the file
-/// and renames it into place; dropped unfinished, it leaves nothing behind. The key-value
-/// metadata is only read by `finish`: tables given clones of one `Arc` share one copy (extract's
-/// file stamps are about 73 bytes a file).
+/// with its key-value metadata and renames it into place; dropped unfinished, it leaves
+/// nothing behind. The metadata is only needed at the end, so a caller need not hold it (in
+/// extract, the file stamps, about 73 bytes a file) while the rows are written.
 pub struct BatchedWriter {
     writer: batched::Writer<File>,
-    metadata: Arc<[(String, String)]>,
     file: super::AtomicFile,
 }
 
 impl BatchedWriter {
-    pub fn create(
-        path: &Path,
-        schema: &Schema,
-        metadata: impl Into<Arc<[(String, String)]>>,
-    ) -> Result<BatchedWriter> {
+    pub fn create(path: &Path, schema: &Schema) -> Result<BatchedWriter> {
         let table = batched::Table::new(schema)?;
         let mut file = super::AtomicFile::create(path)?;
         let handle = file
@@ -92,25 +87,41 @@ impl BatchedWriter {
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(BatchedWriter {
             writer: table.writer(handle)?,
-            metadata: metadata.into(),
             file,
         })
     }
 
     /// Appends `df` (a frame of the table's schema) as one row group.
     pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        ensure!(
+            df.schema().as_ref() == self.writer.schema(),
+            "cannot write {}: a row group's columns differ from the table's",
+            self.file.path().display()
+        );
+        self.write_columns(df.height(), &mut |i| Ok(df.columns()[i].clone()))
+    }
+
+    /// Appends one row group of `n_rows` rows whose columns `column(i)` makes, in the table's
+    /// order, one at a time: each is written and dropped before the next is asked for, so the
+    /// row group need not exist as a frame.
+    pub fn write_columns(
+        &mut self,
+        n_rows: usize,
+        column: &mut dyn FnMut(usize) -> Result<Column>,
+    ) -> Result<()> {
         self.writer
-            .write_row_group(df)
+            .write_row_group(n_rows, column)
             .with_context(|| format!("cannot write {}", self.file.path().display()))
     }
 
-    /// Writes the footer and renames the file into place.
-    pub fn finish(self) -> Result<()> {
+    /// Writes the footer, with the key-value `metadata` (as in [`write_with_metadata`]), and
+    /// renames the file into place.
+    pub fn finish(self, metadata: &[(String, String)]) -> Result<()> {
         // The writer's handle is flushed and closed before the file is synced and renamed.
         let path = self.file.path().to_path_buf();
         drop(
             self.writer
-                .close(&self.metadata)
+                .close(metadata)
                 .with_context(|| format!("cannot write {}", path.display()))?,
         );
         self.file.commit()
@@ -136,8 +147,8 @@ mod batched {
     use parquet::file::writer::{SerializedRowGroupWriter, TrackedWrite};
     use parquet::schema::types::{ColumnPath, SchemaDescPtr, SchemaDescriptor, Type};
     use polars::prelude::{
-        ChunkedArray, DataFrame, DataType, ParquetReader, ParquetWriter, PolarsNumericType, Schema,
-        SerReader,
+        ChunkedArray, Column, DataFrame, DataType, ParquetReader, ParquetWriter, PolarsNumericType,
+        Schema, SerReader,
     };
 
     /// The level of polars' `ParquetCompression::Zstd(None)` (zstd's default).
@@ -258,21 +269,55 @@ mod batched {
         num_rows: i64,
     }
 
-    /// A row group's entry in the footer (a Thrift `RowGroup` struct, compact protocol), and
-    /// where in it its optional `ordinal` field is.
+    /// A row group's entry in the footer (a Thrift `RowGroup` struct, compact protocol), kept
+    /// zstd-compressed until the footer is written, and where in it its optional `ordinal`
+    /// field is. Most of an entry repeats from column to column (names, types, encodings,
+    /// offsets' leading bytes): a table of ~560 columns has entries of about 56 KB that
+    /// compress to a quarter or less, and the entries are what grows with the number of rows.
     struct GroupEntry {
-        bytes: Box<[u8]>,
+        compressed: Box<[u8]>,
+        len: usize,
         ordinal: Option<Range<usize>>,
     }
 
-    impl<W: Write + Send> Writer<W> {
-        /// Writes `df` (a frame of the table's schema, in any number of chunks) as one row group.
-        pub(super) fn write_row_group(&mut self, df: &DataFrame) -> Result<()> {
-            let table = &self.table;
+    /// zstd level of [`GroupEntry`]: the fastest; higher levels compress these little more.
+    const ENTRY_ZSTD_LEVEL: i32 = 1;
+
+    impl GroupEntry {
+        fn new(entry: &[u8], ordinal: Option<Range<usize>>) -> Result<GroupEntry> {
+            Ok(GroupEntry {
+                compressed: zstd::bulk::compress(entry, ENTRY_ZSTD_LEVEL)?.into_boxed_slice(),
+                len: entry.len(),
+                ordinal,
+            })
+        }
+
+        /// The entry's bytes, in `buf`.
+        fn bytes<'a>(&self, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
+            buf.resize(self.len, 0);
+            let n = zstd::bulk::decompress_to_buffer(&self.compressed, buf)?;
             ensure!(
-                df.schema().as_ref() == &table.schema,
-                "a row group's columns differ from the table's"
+                n == self.len,
+                "a footer entry decompressed to {n} bytes, not {}",
+                self.len
             );
+            Ok(buf)
+        }
+    }
+
+    impl<W: Write + Send> Writer<W> {
+        pub(super) fn schema(&self) -> &Schema {
+            &self.table.schema
+        }
+
+        /// Writes one row group of `n_rows` rows, the columns of the table's schema (in any
+        /// number of chunks) made by `column(i)` one at a time.
+        pub(super) fn write_row_group(
+            &mut self,
+            n_rows: usize,
+            column: &mut dyn FnMut(usize) -> Result<Column>,
+        ) -> Result<()> {
+            let table = &self.table;
             let mut group = SerializedRowGroupWriter::new(
                 table.descr.clone(),
                 table.properties.clone(),
@@ -280,7 +325,7 @@ mod batched {
                 i32::try_from(self.groups.len())?,
                 None,
             );
-            write_columns(&mut group, df)?;
+            write_columns(&mut group, &table.schema, n_rows, column)?;
             let metadata = Arc::unwrap_or_clone(group.close()?);
             self.num_rows += metadata.num_rows();
             // The entry as the crate writes it in a footer of this one row group.
@@ -297,10 +342,7 @@ mod batched {
                 .into_iter()
                 .find(|f| f.id == 7)
                 .map(|f| f.header.start..f.value.end);
-            self.groups.push(GroupEntry {
-                bytes: entry.into(),
-                ordinal,
-            });
+            self.groups.push(GroupEntry::new(entry, ordinal)?);
             Ok(())
         }
 
@@ -339,12 +381,14 @@ mod batched {
             value.clear();
             thrift::list_header(&mut value, self.groups.len(), thrift::STRUCT);
             self.sink.write_all(&value)?;
+            let mut buf = Vec::new();
             for group in &self.groups {
+                let bytes = group.bytes(&mut buf)?;
                 match group.ordinal.as_ref().filter(|_| !ordinals) {
-                    None => self.sink.write_all(&group.bytes)?,
+                    None => self.sink.write_all(bytes)?,
                     Some(field) => {
-                        self.sink.write_all(&group.bytes[..field.start])?;
-                        self.sink.write_all(&group.bytes[field.end..])?;
+                        self.sink.write_all(&bytes[..field.start])?;
+                        self.sink.write_all(&bytes[field.end..])?;
                     }
                 }
             }
@@ -356,12 +400,20 @@ mod batched {
         }
     }
 
-    /// Writes `df`'s columns into a row group.
+    /// Writes a row group's columns, `column(i)` for each column of `schema` in turn, each
+    /// `n_rows` long.
     fn write_columns<W: Write + Send>(
         group: &mut SerializedRowGroupWriter<'_, W>,
-        df: &DataFrame,
+        schema: &Schema,
+        n_rows: usize,
+        column: &mut dyn FnMut(usize) -> Result<Column>,
     ) -> Result<()> {
-        for column in df.columns() {
+        for (i, (name, dtype)) in schema.iter().enumerate() {
+            let column = column(i)?;
+            ensure!(
+                column.name() == name && column.dtype() == dtype && column.len() == n_rows,
+                "a row group's columns differ from the table's"
+            );
             let mut out = group
                 .next_column()?
                 .context("more columns than the table's schema")?;
@@ -395,7 +447,9 @@ mod batched {
         )?;
         for df in batches {
             let mut group = writer.next_row_group()?;
-            write_columns(&mut group, df)?;
+            write_columns(&mut group, schema, df.height(), &mut |i| {
+                Ok(df.columns()[i].clone())
+            })?;
             group.close()?;
         }
         for kv in table.key_value(metadata) {
@@ -793,7 +847,7 @@ mod tests {
 
         let batched = dir.path().join("batched.parquet");
         let schema = whole.schema().as_ref().clone();
-        write_batched(&batched, &schema, metadata.clone(), |sink| {
+        write_batched(&batched, &schema, &metadata, |sink| {
             sink(&first)?;
             sink(&second)
         })
@@ -819,7 +873,7 @@ mod tests {
 
         // A frame that does not match the schema is refused.
         let other = dir.path().join("other.parquet");
-        let err = write_batched(&other, &schema, Vec::new(), |sink| {
+        let err = write_batched(&other, &schema, &[], |sink| {
             sink(&whole.select(["x", "path"]).unwrap())
         })
         .unwrap_err();

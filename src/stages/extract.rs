@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use polars::prelude::DataFrame;
+use polars::prelude::{Float64Chunked, IntoSeries};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -21,10 +21,11 @@ use super::state::FileStamp;
 use super::{Paths, Settings, Skipped};
 use crate::audio;
 use crate::config::Config;
+use crate::corpus::Labels;
 use crate::data::parquet;
 use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
-use crate::tables::{self, FeatureRow, ManifestRow, Status};
+use crate::tables::{self, FeatureRow, Status};
 
 /// Parquet metadata key: the hash of what decides a row's values ([`extractor_id`]).
 const META_EXTRACTOR: &str = "ser_pipeline.extractor";
@@ -32,9 +33,10 @@ const META_EXTRACTOR: &str = "ser_pipeline.extractor";
 /// before the row was computed.
 const META_INPUTS: &str = "ser_pipeline.inputs";
 
-/// Files per chunk: computed together, then appended to the pending row group
-/// (`data.row_group_rows` rows each). A chunk's rows wait beside the pending row groups (as
-/// the workers' rows, then as frames), so smaller chunks lower the peak: 256 files (about 970
+/// Files per chunk: computed together, then appended row by row to each table's pending row
+/// group ([`TableOut`]). A chunk's rows wait beside the pending row groups (as the workers'
+/// rows; until the rows were copied into one buffer per table, then as frames too), so
+/// smaller chunks lower the peak: 256 files (about 970
 /// segment rows) rather than 512 lowered extract with `pipeline.toml` from 96-98 to 90-91 MB
 /// (1x) and from 128-130 to 118-120 MB (10x); 128 rather than 256 (with the footer kept as
 /// bytes) from 87-88 to 84-85 MB (1x) and from 103-105 to 96-98 MB (10x), with wall times
@@ -47,12 +49,21 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         .and_then(|df| tables::manifest_rows(&df))
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
     let mut skipped = super::manifest_skips(&manifest);
-    let usable: Vec<&ManifestRow> = manifest.iter().filter(|r| r.status == Status::Ok).collect();
-    log::info!(
-        "extract: {} usable files of {}",
-        usable.len(),
-        manifest.len()
+    let n_manifest = manifest.len();
+    // Only what extract needs of the usable rows is kept through the run, in a Vec of its own
+    // size (`collect` would reuse the manifest's, about seven times larger).
+    let mut usable: Vec<Input> =
+        Vec::with_capacity(manifest.iter().filter(|r| r.status == Status::Ok).count());
+    usable.extend(
+        manifest
+            .into_iter()
+            .filter(|r| r.status == Status::Ok)
+            .map(|r| Input {
+                path: r.path.into_boxed_str(),
+                labels: r.labels,
+            }),
     );
+    log::info!("extract: {} usable files of {n_manifest}", usable.len());
 
     let config = &settings.config;
     let params = &config.features;
@@ -72,62 +83,33 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     // Stamped before decoding: a file changed during the run is recomputed by the next one.
     let stamps: Vec<Option<FileStamp>> = usable
         .iter()
-        .map(|r| FileStamp::of(&paths.corpus_root.join(&r.path)))
+        .map(|r| FileStamp::of(&paths.corpus_root.join(&*r.path)))
         .collect();
     // A file's old row is reused when its stamp and labels are unchanged; decided once here.
     let reuse: Vec<bool> = usable
         .iter()
         .zip(&stamps)
         .map(|(row, stamp)| {
-            previous.get(&row.path).is_some_and(|(old_stamp, old)| {
+            previous.get(&*row.path).is_some_and(|(old_stamp, old)| {
                 stamp.as_ref() == Some(old_stamp) && row.labels.as_ref() == Some(&old.0.labels)
             })
         })
         .collect();
     let n_todo = reuse.iter().filter(|&&r| !r).count();
     let n_reused = usable.len() - n_todo;
-    // The stamps of every usable file; only those with a row in the table are ever read back.
-    let inputs: BTreeMap<&str, (u64, u64)> = usable
-        .iter()
-        .zip(&stamps)
-        .filter_map(|(row, stamp)| {
-            Some((
-                row.path.as_str(),
-                (stamp.as_ref()?.size, stamp.as_ref()?.mtime_ns),
-            ))
-        })
-        .collect();
-    // One copy for every table (a clone of the `Arc`; the writers read it when they finish).
-    let metadata: std::sync::Arc<[(String, String)]> = std::sync::Arc::new([
-        (META_EXTRACTOR.to_string(), extractor),
-        (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
-    ]);
-    drop((inputs, stamps));
 
     // Files go through in chunks; every `data.row_group_rows` rows of a table are written as
-    // one row group, so the memory a run needs hardly grows with the corpus (the manifest, the
-    // writers' footers and the pending row groups until the corpus fills one do).
+    // one row group, so the memory a run needs hardly grows with the corpus (the usable files'
+    // paths and stamps, the writers' compressed footer entries and features.parquet's pending
+    // rows until the corpus fills a row group do).
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
-    let schema_of = |segmented: bool| -> Result<polars::prelude::Schema> {
-        Ok(tables::features_frame(&[], &names, segmented)?
-            .schema()
-            .as_ref()
-            .clone())
-    };
     let row_group = config.data.row_group_rows;
-    let mut features_out =
-        parquet::BatchedWriter::create(&paths.features(), &schema_of(false)?, metadata.clone())?;
-    let segments_schema = schema_of(true)?;
+    let mut features_out = TableOut::create(&paths.features(), &names, false, row_group)?;
     let mut segments_out = segment_paths
         .iter()
-        .map(|p| parquet::BatchedWriter::create(p, &segments_schema, metadata.clone()))
+        .map(|p| TableOut::create(p, &names, true, row_group))
         .collect::<Result<Vec<_>>>()?;
-    let mut pending = RowGroups::new(row_group);
-    let mut pending_segments: Vec<RowGroups> =
-        scales.iter().map(|_| RowGroups::new(row_group)).collect();
-    let mut n_rows = 0;
-    let mut n_segments = vec![0; scales.len()];
     for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
         // Reused rows are taken out of the previous table first (in order), then the rest are
         // computed in parallel and merged back in manifest order.
@@ -135,26 +117,26 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             .iter()
             .zip(chunk_reuse)
             .map(|(row, &reuse)| {
-                reuse.then(|| previous.remove(&row.path).expect("decided above").1)
+                reuse.then(|| previous.remove(&*row.path).expect("decided above").1)
             })
             .collect();
-        let todo: Vec<&ManifestRow> = chunk
+        let todo: Vec<&Input> = chunk
             .iter()
             .zip(&reused)
             .filter(|(_, r)| r.is_none())
-            .map(|(&row, _)| row)
+            .map(|(row, _)| row)
             .collect();
         let computed: Vec<Result<FileRows, Skipped>> = todo
             .par_iter()
             .map(|row| {
-                let abs = paths.corpus_root.join(&row.path);
+                let abs = paths.corpus_root.join(&*row.path);
                 let result =
                     extract_file(row, &abs, &extractors, &scales, settings).map_err(|error| {
                         progress
                             .suspend(|| log::warn!("extract: skipped {}: {error}", abs.display()));
                         Skipped {
                             stage: "extract",
-                            path: row.path.clone(),
+                            path: row.path.to_string(),
                             error,
                         }
                     });
@@ -162,9 +144,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 result
             })
             .collect();
+        // In manifest order, each file's rows go to the tables' pending rows (and are freed).
         let mut computed = computed.into_iter();
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut segment_rows: Vec<Vec<FeatureRow>> = vec![Vec::new(); scales.len()];
         for reused in reused {
             let result = match reused {
                 Some(old) => Ok(old),
@@ -172,38 +153,42 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             };
             match result {
                 Ok((whole, segments)) => {
-                    rows.push(whole);
-                    for (all, of_file) in segment_rows.iter_mut().zip(segments) {
-                        all.extend(of_file);
+                    features_out.push(whole)?;
+                    for (out, of_file) in segments_out.iter_mut().zip(segments) {
+                        for row in of_file {
+                            out.push(row)?;
+                        }
                     }
                 }
                 Err(s) => skipped.push(s),
             }
         }
-        n_rows += rows.len();
-        if !rows.is_empty() {
-            pending.push(tables::features_frame(&rows, &names, false)?, &mut |df| {
-                features_out.write(df)
-            })?;
-        }
-        for (k, rows) in segment_rows.into_iter().enumerate() {
-            n_segments[k] += rows.len();
-            if !rows.is_empty() {
-                let out = &mut segments_out[k];
-                pending_segments[k]
-                    .push(tables::features_frame(&rows, &names, true)?, &mut |df| {
-                        out.write(df)
-                    })?;
-            }
-        }
     }
-    pending.finish(&mut |df| features_out.write(df))?;
-    for (pending, mut out) in pending_segments.iter_mut().zip(segments_out) {
-        pending.finish(&mut |df| out.write(df))?;
-        // Each segment table is complete (renamed into place) before features.parquet.
-        out.finish()?;
+    features_out.flush_all()?;
+    for out in &mut segments_out {
+        out.flush_all()?;
     }
-    features_out.finish()?;
+    let n_rows = features_out.n_rows;
+    let n_segments: Vec<usize> = segments_out.iter().map(|t| t.n_rows).collect();
+    // The metadata of every table, made once the rows are written: the stamps of every usable
+    // file (only those with a row in the table are ever read back).
+    let inputs: BTreeMap<&str, (u64, u64)> = usable
+        .iter()
+        .zip(&stamps)
+        .filter_map(|(row, stamp)| {
+            Some((&*row.path, (stamp.as_ref()?.size, stamp.as_ref()?.mtime_ns)))
+        })
+        .collect();
+    let metadata = [
+        (META_EXTRACTOR.to_string(), extractor),
+        (META_INPUTS.to_string(), serde_json::to_string(&inputs)?),
+    ];
+    drop(inputs);
+    // Each segment table is complete (renamed into place) before features.parquet.
+    for out in segments_out {
+        out.out.finish(&metadata)?;
+    }
+    features_out.out.finish(&metadata)?;
     super::remove_stale_segment_tables(paths, &segment_paths, false)?;
     progress.finish();
     log::info!("extract: {n_reused} reused, {n_todo} computed");
@@ -235,8 +220,12 @@ fn extractor_id(config: &Config) -> String {
     crate::data::hex(&h.finalize())
 }
 
-/// Where a table's row groups go (a [`parquet::BatchedWriter`]).
-type Sink<'a> = &'a mut dyn FnMut(&DataFrame) -> Result<()>;
+/// A usable file of the manifest: what extract needs of its row (a manifest row takes about
+/// three times the memory, kept through the run).
+struct Input {
+    path: Box<str>,
+    labels: Option<Labels>,
+}
 
 /// A table's rows and the file stamps in its metadata.
 type PreviousTable = (Vec<FeatureRow>, HashMap<String, (u64, u64)>);
@@ -245,49 +234,117 @@ type PreviousTable = (Vec<FeatureRow>, HashMap<String, (u64, u64)>);
 /// ([`Config::segment_scales`]), its segment rows.
 type FileRows = (FeatureRow, Vec<Vec<FeatureRow>>);
 
-/// Row groups of about `rows` rows, gathered from chunks and written when full.
-struct RowGroups {
-    rows: usize,
-    pending: Option<DataFrame>,
+/// A table being written: its rows since the last row group (at most `data.row_group_rows`),
+/// the feature values of all of them in one buffer, and its writer. The buffer is reserved
+/// once and reused for every row group, so its memory is the same through the run, whatever
+/// the corpus size or the order in which tables fill, and a row's values are copied into it
+/// (and freed) as soon as the row is in manifest order; a full row group is written at once.
+struct TableOut<'a> {
+    out: parquet::BatchedWriter,
+    names: &'a [String],
+    segmented: bool,
+    rows_per_group: usize,
+    /// The pending rows, their `values` moved into `values`.
+    keys: Vec<FeatureRow>,
+    /// The pending rows' feature values, row after row (`names.len()` each).
+    values: Vec<f64>,
+    /// Rows written or pending.
+    n_rows: usize,
 }
 
-impl RowGroups {
-    fn new(rows: usize) -> RowGroups {
-        RowGroups {
-            rows,
-            pending: None,
-        }
+/// Rows of feature values reserved up front for a table's pending row group: larger row
+/// groups grow the buffer as they fill.
+const RESERVED_ROWS: usize = 8192;
+
+/// Feature columns gathered from the row-major buffer at a time when a row group is written
+/// (32 columns of 2048 rows: 512 KB).
+const GATHER_COLUMNS: usize = 32;
+
+impl<'a> TableOut<'a> {
+    fn create(
+        path: &Path,
+        names: &'a [String],
+        segmented: bool,
+        rows_per_group: usize,
+    ) -> Result<TableOut<'a>> {
+        let schema = tables::features_frame(&[], names, segmented)?
+            .schema()
+            .as_ref()
+            .clone();
+        let reserved = rows_per_group.min(RESERVED_ROWS);
+        Ok(TableOut {
+            out: parquet::BatchedWriter::create(path, &schema)?,
+            names,
+            segmented,
+            rows_per_group,
+            keys: Vec::with_capacity(reserved),
+            values: Vec::with_capacity(reserved * names.len()),
+            n_rows: 0,
+        })
     }
 
-    /// Adds rows and writes every full row group.
-    fn push(&mut self, df: DataFrame, sink: Sink<'_>) -> Result<()> {
-        match &mut self.pending {
-            Some(p) => {
-                p.vstack_mut_owned(df)?;
+    /// Adds a row, writing the row group when it is full.
+    fn push(&mut self, mut row: FeatureRow) -> Result<()> {
+        anyhow::ensure!(
+            row.values.len() == self.names.len(),
+            "{}: {} feature values, not {}",
+            row.path,
+            row.values.len(),
+            self.names.len()
+        );
+        self.values.extend_from_slice(&row.values);
+        row.values = Vec::new();
+        self.keys.push(row);
+        self.n_rows += 1;
+        if self.keys.len() >= self.rows_per_group {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending rows as a row group (none when there are none).
+    fn flush(&mut self) -> Result<()> {
+        let n = self.keys.len();
+        if n == 0 {
+            return Ok(());
+        }
+        // The path, label and other columns, then the feature columns.
+        let keys = tables::features_frame(&self.keys, &[], self.segmented)?;
+        let n_keys = keys.width();
+        let width = self.names.len();
+        let (names, values) = (self.names, &self.values);
+        let mut gathered = std::collections::VecDeque::new();
+        self.out.write_columns(n, &mut |i| {
+            if i < n_keys {
+                return Ok(keys.columns()[i].clone());
             }
-            None => self.pending = Some(df),
-        }
-        self.flush(sink, false)
-    }
-
-    /// Writes the rest (the end of the table).
-    fn finish(&mut self, sink: Sink<'_>) -> Result<()> {
-        self.flush(sink, true)
-    }
-
-    fn flush(&mut self, sink: Sink<'_>, all: bool) -> Result<()> {
-        while let Some(df) = self.pending.take() {
-            let height = df.height();
-            if height < self.rows && !all {
-                self.pending = Some(df);
-                break;
+            let j = i - n_keys;
+            if gathered.is_empty() {
+                // A block of columns, reading the buffer row by row.
+                let end = (j + GATHER_COLUMNS).min(width);
+                let mut block: Vec<Vec<f64>> = (j..end).map(|_| Vec::with_capacity(n)).collect();
+                for row in values.chunks_exact(width) {
+                    for (column, &v) in block.iter_mut().zip(&row[j..end]) {
+                        column.push(v);
+                    }
+                }
+                gathered.extend(block);
             }
-            let take = height.min(self.rows);
-            // A slice of the chunks as they are: the writer makes one row group of it, chunk by
-            // chunk, so the rows are not copied into one contiguous chunk first.
-            sink(&df.slice(0, take))?;
-            self.pending = (take < height).then(|| df.slice(take as i64, height - take));
-        }
+            let column = gathered.pop_front().context("more columns than features")?;
+            Ok(Float64Chunked::from_vec(names[j].as_str().into(), column)
+                .into_series()
+                .into())
+        })?;
+        self.keys.clear();
+        self.values.clear();
+        Ok(())
+    }
+
+    /// Writes the last row group and frees the buffers.
+    fn flush_all(&mut self) -> Result<()> {
+        self.flush()?;
+        self.keys = Vec::new();
+        self.values = Vec::new();
         Ok(())
     }
 }
@@ -368,7 +425,7 @@ fn previous_rows(
 /// Decodes and featurises one file, with its segments at each of `scales`; the error is one
 /// line for the log and `errors.csv`.
 fn extract_file(
-    row: &ManifestRow,
+    row: &Input,
     abs: &Path,
     extractors: &ExtractorCache,
     scales: &[SegmentScale],
