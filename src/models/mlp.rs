@@ -43,7 +43,7 @@ use std::collections::HashMap;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::LinalgScalar;
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -256,15 +256,20 @@ impl MlpParams {
     /// recordings (stratified by class, as [`MlpParams::fit`] holds out rows), so no
     /// validation row has a sibling in training. With one row per group it is
     /// [`MlpParams::fit`], draw for draw.
-    pub fn fit_grouped(
+    ///
+    /// `x` may be a view or an owned matrix; an owned one is freed as soon as the training and
+    /// validation rows are copied out of it in the training precision, so a fit does not hold
+    /// the float64 rows beside the copy.
+    pub fn fit_grouped<'a>(
         &self,
-        x: ArrayView2<'_, f64>,
+        x: impl Into<CowArray<'a, f64, Ix2>>,
         y: &[usize],
         n_classes: usize,
         groups: Option<&[usize]>,
     ) -> Result<Fitted, MlpError> {
+        let x = x.into();
         self.check()?;
-        check_data(x, y, n_classes)?;
+        check_data(x.view(), y, n_classes)?;
         if groups.is_some_and(|g| g.len() != y.len()) {
             return Err(MlpError::Data("one group per row is needed".into()));
         }
@@ -277,7 +282,7 @@ impl MlpParams {
     /// [`MlpParams::fit_grouped`] with training arithmetic in `T`.
     fn fit_in<T: Real>(
         &self,
-        x: ArrayView2<'_, f64>,
+        x: CowArray<'_, f64, Ix2>,
         y: &[usize],
         n_classes: usize,
         groups: Option<&[usize]>,
@@ -299,10 +304,11 @@ impl MlpParams {
                 }
                 None => stratified_split(y, n_classes, self.validation_fraction, &mut rng)?,
             };
-            let x_train = gather_rows::<T>(x, &train);
+            let x_train = gather_rows::<T>(x.view(), &train);
             let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
-            let x_val = gather_rows::<T>(x, &val);
+            let x_val = gather_rows::<T>(x.view(), &val);
             let y_val: Vec<usize> = val.iter().map(|&i| y[i]).collect();
+            drop(x);
             Ok(self.train(
                 init,
                 x_train.view(),
@@ -312,7 +318,7 @@ impl MlpParams {
             ))
         } else {
             let all: Vec<usize> = (0..x.nrows()).collect();
-            let x = gather_rows::<T>(x, &all);
+            let x = gather_rows::<T>(x.view(), &all);
             Ok(self.train(init, x.view(), y, None, &mut rng))
         }
     }
@@ -1506,7 +1512,8 @@ mod tests {
                 ..small_params()
             };
             let a = params.fit(x.view(), &y, 3).unwrap();
-            let b = params.fit(x.view(), &y, 3).unwrap();
+            // An owned matrix (freed by the fit once copied) fits the same model as a view.
+            let b = params.fit_grouped(x.clone(), &y, 3, None).unwrap();
             let pa = a.model.predict_proba(x.view());
             let pb = b.model.predict_proba(x.view());
             assert!(pa

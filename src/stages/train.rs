@@ -219,29 +219,34 @@ impl Fitted {
 
 /// Fits one model on scaled rows; the MLP also returns its training curve.
 /// `groups` (one per row, rows of a recording sharing one): the MLP's early stopping then holds
-/// out whole recordings.
-pub fn fit_model(
+/// out whole recordings. `x` may be a view or owned: the MLP frees an owned `x` once it has
+/// copied the rows in its training precision.
+pub fn fit_model<'a>(
     kind: ModelKind,
     models: &ModelsConfig,
-    x: ndarray::ArrayView2<'_, f64>,
+    x: impl Into<ndarray::CowArray<'a, f64, ndarray::Ix2>>,
     y: &[usize],
     n_classes: usize,
     groups: Option<&[usize]>,
 ) -> Result<(Fitted, Vec<Epoch>)> {
+    let x = x.into();
     Ok(match kind {
         ModelKind::Mlp => {
             let fitted = models.mlp.fit_grouped(x, y, n_classes, groups)?;
             (Fitted::Mlp(fitted.model), fitted.history)
         }
         ModelKind::RandomForest => (
-            Fitted::Forest(models.random_forest.fit(x, y, n_classes)?),
+            Fitted::Forest(models.random_forest.fit(x.view(), y, n_classes)?),
             Vec::new(),
         ),
         ModelKind::LogisticRegression => (
-            Fitted::Logistic(models.logistic_regression.fit(x, y, n_classes)?),
+            Fitted::Logistic(models.logistic_regression.fit(x.view(), y, n_classes)?),
             Vec::new(),
         ),
-        ModelKind::Svm => (Fitted::Svm(models.svm.fit(x, y, n_classes)?), Vec::new()),
+        ModelKind::Svm => (
+            Fitted::Svm(models.svm.fit(x.view(), y, n_classes)?),
+            Vec::new(),
+        ),
     })
 }
 
@@ -680,7 +685,7 @@ fn run_job(
     let (model, history) = fit_model(
         kind,
         &config.models,
-        x_train.view(),
+        x_train,
         &y_train,
         ds.encoder.len(),
         groups.as_deref(),
@@ -959,20 +964,28 @@ fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Res
         let scaler = Scaler::fit(x.view());
         let mut xs = x;
         scaler.transform_in_place(&mut xs);
-        let models: Vec<(ModelKind, Fitted)> = kinds
-            .par_iter()
-            .map(|&kind| {
-                fit_model(
-                    kind,
-                    &config.models,
-                    xs.view(),
-                    &y,
-                    ds.encoder.len(),
-                    groups.as_deref(),
-                )
-                .map(|(m, _)| (kind, m))
-            })
-            .collect::<Result<_>>()?;
+        let n_classes = ds.encoder.len();
+        let models: Vec<(ModelKind, Fitted)> = match kinds[..] {
+            // The only model of these rows may free them (the MLP does, once copied).
+            [kind] => {
+                let (m, _) = fit_model(kind, &config.models, xs, &y, n_classes, groups.as_deref())?;
+                vec![(kind, m)]
+            }
+            _ => kinds
+                .par_iter()
+                .map(|&kind| {
+                    fit_model(
+                        kind,
+                        &config.models,
+                        xs.view(),
+                        &y,
+                        n_classes,
+                        groups.as_deref(),
+                    )
+                    .map(|(m, _)| (kind, m))
+                })
+                .collect::<Result<_>>()?,
+        };
         for (kind, model) in models {
             fitted.push((
                 kind,
