@@ -173,6 +173,7 @@ impl Config {
         self.augment.check().map_err(ConfigError::Value)?;
         self.split.check().map_err(ConfigError::Value)?;
         self.train.excluded().map_err(ConfigError::Value)?;
+        self.train.channels().map_err(ConfigError::Value)?;
         self.models
             .check()
             .map_err(|e| ConfigError::Value(e.to_string()))?;

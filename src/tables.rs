@@ -416,6 +416,17 @@ pub struct FeatureTable {
     pub x: ndarray::Array2<f64>,
 }
 
+/// The `vocal_channel` column of a features, segments or augmented table.
+pub fn vocal_channels(df: &DataFrame) -> Result<Vec<VocalChannel>> {
+    str_col(df, "vocal_channel")?
+        .into_iter()
+        .map(|c| {
+            c.and_then(VocalChannel::from_label)
+                .ok_or_else(|| anyhow!("bad vocal_channel {c:?}"))
+        })
+        .collect()
+}
+
 /// Reads the columns a model needs. Fails, naming the column, when one is missing or null, so
 /// a features table made with another configuration is not silently misread.
 pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<FeatureTable> {

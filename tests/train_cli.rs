@@ -248,22 +248,85 @@ fn excluded_classes_are_left_out_and_reported() {
         .all(|l| l.ends_with("excluded: calm")));
 }
 
-/// RAVDESS song clips (vocal channel 02) have six emotions: no disgust, no surprised. A corpus
-/// of them trains and reports on exactly those six classes.
-#[test]
-fn a_song_corpus_with_six_emotions_trains_on_six_classes() {
-    let ws = Workspace::new(CONFIG);
+/// Song clips (vocal channel 02) of actors 1-4: six emotions, twice each.
+fn song_corpus(ws: &Workspace) {
     for actor in [1u8, 2, 3, 4] {
         let dir = ws.corpus().join(format!("Actor_{actor:02}"));
         std::fs::create_dir_all(&dir).unwrap();
         for emotion in 1..=6u8 {
             for repetition in 1..=2u8 {
                 let name = format!("03-02-{emotion:02}-01-01-{repetition:02}-{actor:02}.wav");
-                let y = common::voice(emotion, actor, repetition, 16000, 0.3);
+                let y = common::voice(emotion, actor, repetition + 2, 16000, 0.3);
                 common::write_wav16(&dir.join(name), &y, 1, 16000);
             }
         }
     }
+}
+
+/// Speech and song in the same actor folders (as `download --song` unzips them): both train
+/// by default; `train.vocal_channels` keeps one.
+#[test]
+fn vocal_channels_choose_speech_song_or_both() {
+    let ws = Workspace::new(CONFIG);
+    corpus(&ws);
+    song_corpus(&ws);
+    let channels_in = |df: &DataFrame| -> BTreeSet<String> {
+        strings(df, "path")
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap()[3..5].to_string())
+            .collect()
+    };
+    run_all(&ws);
+    let (paths, ..) = read_splits(&ws);
+    assert!(paths.iter().any(|p| p.contains("/03-02-")));
+    assert!(paths.iter().any(|p| p.contains("/03-01-")));
+    let both = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    assert_eq!(
+        channels_in(&both),
+        BTreeSet::from(["01".into(), "02".into()])
+    );
+
+    let out = ws
+        .cmd(&[
+            "run",
+            "-q",
+            "--stage",
+            "all",
+            "--set",
+            r#"train.vocal_channels=["speech"]"#,
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let (paths, ..) = read_splits(&ws);
+    assert!(paths.iter().all(|p| p.contains("/03-01-")), "{paths:?}");
+    let speech = parquet::read(&ws.out("predictions.parquet")).unwrap();
+    assert_eq!(channels_in(&speech), BTreeSet::from(["01".into()]));
+    // Extraction is not redone for a training choice: the tables keep both channels.
+    let features = parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(channels_in(&features).len(), 2);
+
+    let out = ws
+        .cmd(&[
+            "run",
+            "-q",
+            "--stage",
+            "train",
+            "--set",
+            r#"train.vocal_channels=["opera"]"#,
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(common::stderr_of(&out).contains("train.vocal_channels"));
+}
+
+/// RAVDESS song clips (vocal channel 02) have six emotions: no disgust, no surprised. A corpus
+/// of them trains and reports on exactly those six classes.
+#[test]
+fn a_song_corpus_with_six_emotions_trains_on_six_classes() {
+    let ws = Workspace::new(CONFIG);
+    song_corpus(&ws);
     run_all(&ws);
     let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
     let probs: Vec<String> = pred

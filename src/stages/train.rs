@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Paths, Settings};
 use crate::config::Config;
-use crate::corpus::Emotion;
+use crate::corpus::{Emotion, VocalChannel};
 use crate::data::{self, parquet};
 use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
@@ -170,6 +170,10 @@ pub struct TrainConfig {
     /// so it is legitimate at test time too, given several recordings of the test speaker.
     /// Default false.
     pub speaker_normalization: bool,
+    /// Which recordings train and test, by RAVDESS vocal channel: `"speech"`, `"song"` or
+    /// both (default both: every recording extracted). The song archive (`download --song`)
+    /// unzips into the same actor folders as the speech archive.
+    pub vocal_channels: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -179,6 +183,7 @@ impl Default for TrainConfig {
             augmented: AugmentedUse::Balance,
             seed: 42,
             speaker_normalization: false,
+            vocal_channels: vec!["speech".into(), "song".into()],
         }
     }
 }
@@ -192,6 +197,21 @@ impl TrainConfig {
                     format!(
                         "train.exclude_classes: {l:?} is not an emotion (neutral, calm, happy, sad, angry, fearful, disgust, surprised)"
                     )
+                })
+            })
+            .collect()
+    }
+
+    /// `vocal_channels`, checked: at least one, each `speech` or `song`.
+    pub fn channels(&self) -> Result<Vec<VocalChannel>, String> {
+        if self.vocal_channels.is_empty() {
+            return Err("train.vocal_channels: name at least one of speech, song".into());
+        }
+        self.vocal_channels
+            .iter()
+            .map(|c| {
+                VocalChannel::from_label(c).ok_or_else(|| {
+                    format!("train.vocal_channels: {c:?} is not a vocal channel (speech, song)")
                 })
             })
             .collect()
@@ -337,10 +357,19 @@ impl Dataset {
     ) -> Result<Dataset> {
         let names = config.features.feature_names();
         let (rows_path, augmented_path) = paths.row_tables(config, rows);
+        let channels = config.train.channels().map_err(|e| anyhow!(e))?;
         let df = parquet::read(&rows_path)?;
         let table = tables::feature_table(&df, &names)
+            .and_then(|t| in_channels(t, &df, &channels))
             .with_context(|| format!("cannot use {}", rows_path.display()))?;
         drop(df);
+        if table.paths.is_empty() {
+            bail!(
+                "train: {} has no rows of train.vocal_channels ({})",
+                rows_path.display(),
+                config.train.vocal_channels.join(", ")
+            );
+        }
         let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
         let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
         if encoder.len() < 2 {
@@ -366,6 +395,7 @@ impl Dataset {
             if config.train.augmented != AugmentedUse::None && augmented_path.exists() {
                 let df = parquet::read(&augmented_path)?;
                 let aug = tables::feature_table(&df, &names)
+                    .and_then(|t| in_channels(t, &df, &channels))
                     .with_context(|| format!("cannot use {}", augmented_path.display()))?;
                 drop(df);
                 let keep: Vec<usize> = (0..aug.paths.len())
@@ -496,6 +526,19 @@ impl Dataset {
 }
 
 /// The table's rows `rows`, in that order; the table itself when that is every row.
+/// The rows of `t` (read from `df`) whose `vocal_channel` is one of `channels`.
+fn in_channels(
+    t: FeatureTable,
+    df: &polars::prelude::DataFrame,
+    channels: &[VocalChannel],
+) -> Result<FeatureTable> {
+    let of_row = tables::vocal_channels(df)?;
+    let keep: Vec<usize> = (0..t.paths.len())
+        .filter(|&i| channels.contains(&of_row[i]))
+        .collect();
+    Ok(select(t, &keep))
+}
+
 fn select(t: FeatureTable, rows: &[usize]) -> FeatureTable {
     if rows.len() == t.paths.len() && rows.iter().enumerate().all(|(i, &r)| i == r) {
         return t;
@@ -602,6 +645,13 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
                     .map_or("files".to_string(), |s| s.to_string())
             );
         }
+    }
+    let channels = config.train.channels().map_err(|e| anyhow!(e))?;
+    if !(channels.contains(&VocalChannel::Speech) && channels.contains(&VocalChannel::Song)) {
+        log::info!(
+            "train: {} recordings only (train.vocal_channels)",
+            channels[0]
+        );
     }
     if !config.train.exclude_classes.is_empty() {
         log::warn!(
