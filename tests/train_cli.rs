@@ -302,6 +302,11 @@ fn vocal_channels_choose_speech_song_or_both() {
     assert!(paths.iter().all(|p| p.contains("/03-01-")), "{paths:?}");
     let speech = parquet::read(&ws.out("predictions.parquet")).unwrap();
     assert_eq!(channels_in(&speech), BTreeSet::from(["01".into()]));
+    let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
+    assert!(metrics
+        .lines()
+        .skip(1)
+        .all(|l| l.ends_with(",all; speech only")));
     // Extraction is not redone for a training choice: the tables keep both channels.
     let features = parquet::read(&ws.out("features.parquet")).unwrap();
     assert_eq!(channels_in(&features).len(), 2);

@@ -1181,7 +1181,8 @@ pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
     Ok((card, model))
 }
 
-/// Which classes are in play, for reports.
+/// Which classes (and, when only one is, which vocal channel) are in play, for reports:
+/// `all`, `excluded: calm`, `all; speech only`.
 pub fn classes_note(config: &Config) -> String {
     let excluded: BTreeSet<&str> = config
         .train
@@ -1189,12 +1190,22 @@ pub fn classes_note(config: &Config) -> String {
         .iter()
         .map(String::as_str)
         .collect();
-    if excluded.is_empty() {
+    let classes = if excluded.is_empty() {
         "all".into()
     } else {
         format!(
             "excluded: {}",
             excluded.into_iter().collect::<Vec<_>>().join(" ")
         )
+    };
+    let channels: BTreeSet<&str> = config
+        .train
+        .vocal_channels
+        .iter()
+        .map(String::as_str)
+        .collect();
+    match channels.into_iter().collect::<Vec<_>>()[..] {
+        [only] => format!("{classes}; {only} only"),
+        _ => classes,
     }
 }
