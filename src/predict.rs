@@ -49,8 +49,9 @@ pub struct EnsembleCard {
 }
 
 /// The model folders `predict` and `serve` look for under `data/models/` when no `--model` is
-/// given, in this order: the ensemble (the recommended config's most accurate model), then the
-/// single models from the most to the least accurate in the README's measurements.
+/// given, in this order: the ensemble (the recommended config's most accurate model), the SVM
+/// (ahead of the MLP in the README's measurements), the MLP, then smartcore's two (well behind
+/// both).
 pub const DEFAULT_MODELS: [&str; 5] = [
     "ensemble",
     "svm",
