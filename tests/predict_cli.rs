@@ -128,17 +128,8 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         .output()
         .unwrap();
     common::assert_exit(&out, 0);
-    let predict_with = |flags: &[&str], files: &[std::path::PathBuf]| -> Vec<serde_json::Value> {
-        let out = ws
-            .cmd(&["predict", "--model", "out/models/mlp", "--json"])
-            .args(flags)
-            .args(files)
-            .output()
-            .unwrap();
-        common::assert_exit(&out, 0);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        json.as_array().unwrap().clone()
-    };
+    let predict_with =
+        |flags: &[&str], files: &[std::path::PathBuf]| ws.predict_json("mlp", flags, files);
     let predict = |files: &[std::path::PathBuf]| predict_with(&[], files);
     // Actor 1's 16 recordings (at least MIN_SPEAKER_RECORDINGS): their own statistics.
     let actor1: Vec<std::path::PathBuf> = written

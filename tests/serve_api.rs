@@ -586,20 +586,7 @@ fn serve_answers_with_the_saved_ensemble() {
     // Each member alone, on the same clip written to a file.
     let wav = ws.path().join("clip.wav");
     std::fs::write(&wav, &clip).unwrap();
-    let alone = |model: &str| -> Value {
-        let out = ws
-            .cmd(&[
-                "predict",
-                "--json",
-                "--model",
-                &format!("out/models/{model}"),
-            ])
-            .arg(&wav)
-            .output()
-            .unwrap();
-        common::assert_exit(&out, 0);
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
-    };
+    let alone = |model: &str| ws.predict_json(model, &[], std::slice::from_ref(&wav))[0].clone();
     let (mlp, svm) = (alone("mlp"), alone("svm"));
     let probs = json["probabilities"].as_object().unwrap();
     assert_eq!(probs.len(), 8);

@@ -446,15 +446,8 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
     }
 
     // The saved model predicts a new recording from its segments.
-    let wav = ws.corpus().join(&files[0]);
-    let out = ws
-        .cmd(&["predict", "--model", "out/models/mlp", "--json"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    assert_exit(&out, 0);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\"emotion\""), "{text}");
+    let json = ws.predict_json("mlp", &[], &[ws.corpus().join(&files[0])]);
+    assert!(json[0]["emotion"].is_string(), "{json:?}");
 
     // Without segments again: the segment tables go, the per-file ones stay.
     ws.write_config(CONFIG);
@@ -584,20 +577,7 @@ fn a_model_with_its_own_segment_scale_trains_and_predicts_at_that_scale() {
     // The saved ensemble predicts the mean of its members' probabilities, each member on its
     // own rows.
     let wavs: Vec<std::path::PathBuf> = files[..6].iter().map(|f| ws.corpus().join(f)).collect();
-    let predict = |model: &str| -> Vec<serde_json::Value> {
-        let out = ws
-            .cmd(&[
-                "predict",
-                "--json",
-                "--model",
-                &format!("out/models/{model}"),
-            ])
-            .args(&wavs)
-            .output()
-            .unwrap();
-        assert_exit(&out, 0);
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let predict = |model: &str| ws.predict_json(model, &[], &wavs);
     let (ens, mlp, svm) = (predict("ensemble"), predict("mlp"), predict("svm"));
     assert_eq!(ens.len(), wavs.len());
     for ((e, m), v) in ens.iter().zip(&mlp).zip(&svm) {

@@ -216,6 +216,14 @@ impl TrainConfig {
             })
             .collect()
     }
+
+    /// The one vocal channel `vocal_channels` keeps, or `None` when it keeps both (or is
+    /// invalid, which [`Config::check`] rejects before any work).
+    pub fn only_channel(&self) -> Option<VocalChannel> {
+        let channels = self.channels().ok()?;
+        let first = *channels.first()?;
+        channels.iter().all(|&c| c == first).then_some(first)
+    }
 }
 
 /// A fitted model of any kind.
@@ -646,12 +654,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             );
         }
     }
-    let channels = config.train.channels().map_err(|e| anyhow!(e))?;
-    if !(channels.contains(&VocalChannel::Speech) && channels.contains(&VocalChannel::Song)) {
-        log::info!(
-            "train: {} recordings only (train.vocal_channels)",
-            channels[0]
-        );
+    if let Some(only) = config.train.only_channel() {
+        log::info!("train: {only} recordings only (train.vocal_channels)");
     }
     if !config.train.exclude_classes.is_empty() {
         log::warn!(
@@ -1198,14 +1202,30 @@ pub fn classes_note(config: &Config) -> String {
             excluded.into_iter().collect::<Vec<_>>().join(" ")
         )
     };
-    let channels: BTreeSet<&str> = config
-        .train
-        .vocal_channels
-        .iter()
-        .map(String::as_str)
-        .collect();
-    match channels.into_iter().collect::<Vec<_>>()[..] {
-        [only] => format!("{classes}; {only} only"),
-        _ => classes,
+    match config.train.only_channel() {
+        Some(only) => format!("{classes}; {only} only"),
+        None => classes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_channel_is_the_one_channel_kept() {
+        let with = |channels: &[&str]| TrainConfig {
+            vocal_channels: channels.iter().map(|c| c.to_string()).collect(),
+            ..TrainConfig::default()
+        };
+        assert_eq!(TrainConfig::default().only_channel(), None);
+        assert_eq!(with(&["song", "speech"]).only_channel(), None);
+        assert_eq!(with(&["song"]).only_channel(), Some(VocalChannel::Song));
+        assert_eq!(
+            with(&["speech", "speech"]).only_channel(),
+            Some(VocalChannel::Speech)
+        );
+        assert_eq!(with(&["opera"]).only_channel(), None);
+        assert!(with(&[]).channels().is_err());
     }
 }

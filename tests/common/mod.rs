@@ -146,6 +146,29 @@ impl Workspace {
         cmd.current_dir(self.path()).args(args);
         cmd
     }
+    /// `predict --json --model out/models/MODEL FLAGS FILES`, which must exit 0: one JSON object
+    /// per file.
+    #[allow(dead_code)] // not every test binary predicts
+    pub fn predict_json(
+        &self,
+        model: &str,
+        flags: &[&str],
+        files: &[PathBuf],
+    ) -> Vec<serde_json::Value> {
+        let out = self
+            .cmd(&[
+                "predict",
+                "--json",
+                "--model",
+                &format!("out/models/{model}"),
+            ])
+            .args(flags)
+            .args(files)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
 }
 
 /// A run's stderr (the log), as text.
