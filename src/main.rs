@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use ser_pipeline::cli::{Cli, Command, DownloadArgs, LogFormat, PredictArgs, RunArgs, StageArg};
@@ -121,7 +121,15 @@ fn config_path(explicit: Option<&Path>) -> Option<&Path> {
 fn load_config(args: &RunArgs) -> Result<Config> {
     let mut config = Config::load_with_overrides(config_path(args.config.as_deref()), &args.set)?;
     if let Some(root) = &args.data_root {
-        config.data.root = root.clone();
+        match config.corpora.as_mut_slice() {
+            [] => config.data.root = root.clone(),
+            [one] => one.root = Some(root.clone()),
+            several => bail!(
+                "--data-root sets the root of one corpus, but {} are configured ([[corpora]]); \
+                 set each root in the config",
+                several.len()
+            ),
+        }
     }
     if let Some(threads) = args.threads {
         config.run.threads = threads;
@@ -153,7 +161,7 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
         .num_threads(settings.config.run.threads)
         .build()
         .context("cannot start the worker threads")?;
-    let paths = stages::Paths::new(&settings.config);
+    let paths = stages::Paths::new(&settings.config)?;
     let _lock = RunLock::acquire(
         &paths.out_dir,
         args.wait.map(std::time::Duration::from_secs),
@@ -279,7 +287,7 @@ fn default_model(given: Option<&Path>) -> Result<std::path::PathBuf> {
         return Ok(dir.to_path_buf());
     }
     let config = Config::load_with_overrides(config_path(None), &[])?;
-    let models = stages::Paths::new(&config).models_dir();
+    let models = stages::Paths::new(&config)?.models_dir();
     let dir = ser_pipeline::predict::default_model_dir(&models)?;
     log::info!("using the model in {} (no --model given)", dir.display());
     Ok(dir)

@@ -466,7 +466,7 @@ pub fn predict_files(
         .iter()
         .map(|&i| {
             let name = files[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
-            crate::corpus::Labels::parse(name)
+            crate::corpus::ravdess::RavdessName::parse(name)
                 .ok()
                 .map(|l| u32::from(l.actor))
         })

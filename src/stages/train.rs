@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Paths, Settings};
 use crate::config::Config;
-use crate::corpus::{Emotion, VocalChannel};
+use crate::corpus::ravdess::VocalChannel;
+use crate::corpus::Emotion;
 use crate::data::{self, parquet};
 use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
@@ -29,7 +30,7 @@ use crate::models::smart::{ForestParams, LogisticParams};
 use crate::models::svm::SvmParams;
 use crate::models::{Classifier, Epoch, ParamError};
 use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
-use crate::split::Split;
+use crate::split::{Groups, Split};
 use crate::tables::{self, FeatureTable};
 
 /// A model family the pipeline trains.
@@ -157,7 +158,7 @@ pub enum AugmentedUse {
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Emotions left out of training *and* testing (the original project's trick of dropping a
-    /// hard class). Default none; reports say when it is on.
+    /// hard class), by label name after `labels.map`. Default none; reports say when it is on.
     pub exclude_classes: Vec<String>,
     /// How a training set uses the augmented copies of its own files (`augmented.parquet`):
     /// `balance` (default) adds copies to every class with fewer training rows than the
@@ -165,14 +166,16 @@ pub struct TrainConfig {
     pub augmented: AugmentedUse,
     /// Seed for choosing which augmented copies balance a training set. Default 42.
     pub seed: u64,
-    /// Standardise every feature per speaker (actor) before anything else: each actor's rows
-    /// are centred and scaled by that actor's own mean and standard deviation. Uses no labels,
-    /// so it is legitimate at test time too, given several recordings of the test speaker.
-    /// Default false.
+    /// Standardise every feature per speaker before anything else: each speaker's rows (a
+    /// speaker is a corpus's speaker: RAVDESS's actor, EmoDB's speaker, ...) are centred and
+    /// scaled by that speaker's own mean and standard deviation; a corpus without speakers is
+    /// standardised as a whole. Uses no labels, so it is legitimate at test time too, given
+    /// several recordings of the test speaker. Default false.
     pub speaker_normalization: bool,
-    /// Which recordings train and test, by RAVDESS vocal channel: `"speech"`, `"song"` or
+    /// Which RAVDESS recordings train and test, by vocal channel: `"speech"`, `"song"` or
     /// both (default both: every recording extracted). The song archive (`download --song`)
-    /// unzips into the same actor folders as the speech archive.
+    /// unzips into the same actor folders as the speech archive. Other corpora's recordings
+    /// have no vocal channel and are always kept.
     pub vocal_channels: Vec<String>,
 }
 
@@ -192,13 +195,7 @@ impl TrainConfig {
     pub fn excluded(&self) -> Result<Vec<Emotion>, String> {
         self.exclude_classes
             .iter()
-            .map(|l| {
-                Emotion::from_label(l).ok_or_else(|| {
-                    format!(
-                        "train.exclude_classes: {l:?} is not an emotion (neutral, calm, happy, sad, angry, fearful, disgust, surprised)"
-                    )
-                })
-            })
+            .map(|l| Emotion::new(l).map_err(|e| format!("train.exclude_classes: {e}")))
             .collect()
     }
 
@@ -293,14 +290,27 @@ pub struct Dataset {
     /// With `train.speaker_normalization`: the statistics a speaker of unknown statistics is
     /// standardised with at prediction time ([`SpeakerNorm::population`] of the corpus's).
     pub speaker_population: Option<Scaler>,
+    /// Recordings per corpus and class before any class was left out, and whether the class
+    /// is trained on (`reports/classes.csv`).
+    pub class_counts: Vec<ClassCount>,
 }
 
-/// The recordings of a [`Dataset`], in table order: each one's path, class, actor and rows
-/// (contiguous in the table: one, or one per segment).
+/// One line of `reports/classes.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassCount {
+    pub corpus: std::sync::Arc<str>,
+    pub emotion: Emotion,
+    pub recordings: usize,
+    pub used: bool,
+}
+
+/// The recordings of a [`Dataset`], in table order: each one's path, class, speaker, sex and
+/// corpus, and rows (contiguous in the table: one, or one per segment).
 pub struct Recordings {
     pub paths: Vec<String>,
     pub y: Vec<usize>,
-    pub actors: Vec<u8>,
+    /// What the protocols group by: speakers (`corpus/speaker`), sexes, corpora.
+    pub groups: Groups,
     pub rows: Vec<std::ops::Range<usize>>,
 }
 
@@ -310,7 +320,7 @@ impl Recordings {
         let mut files = Recordings {
             paths: Vec::new(),
             y: Vec::new(),
-            actors: Vec::new(),
+            groups: Groups::default(),
             rows: Vec::new(),
         };
         let mut seen = HashSet::new();
@@ -325,7 +335,9 @@ impl Recordings {
             }
             files.paths.push(path.clone());
             files.y.push(y[start]);
-            files.actors.push(table.actors[start]);
+            files.groups.speakers.push(table.speakers[start].clone());
+            files.groups.genders.push(table.genders[start]);
+            files.groups.corpora.push(table.corpora[start].clone());
             files.rows.push(start..i);
             start = i;
         }
@@ -378,8 +390,13 @@ impl Dataset {
                 config.train.vocal_channels.join(", ")
             );
         }
-        let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
-        let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
+        let mut excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
+        let kept = config.labels.kept().map_err(|e| anyhow!(e))?;
+        if !kept.is_empty() {
+            excluded.extend(table.emotions.iter().filter(|e| !kept.contains(e)).cloned());
+        }
+        let encoder = LabelEncoder::fit(table.emotions.iter().cloned(), &excluded);
+        let class_counts = class_counts(&table, &encoder);
         if encoder.len() < 2 {
             bail!(
                 "train: {} has {} class(es) after exclusions; need at least 2",
@@ -388,13 +405,13 @@ impl Dataset {
             );
         }
         let keep: Vec<usize> = (0..table.paths.len())
-            .filter(|&i| encoder.encode(table.emotions[i]).is_some())
+            .filter(|&i| encoder.encode(&table.emotions[i]).is_some())
             .collect();
         let table = select(table, &keep);
         let y: Vec<usize> = table
             .emotions
             .iter()
-            .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+            .map(|e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
         let files = Recordings::of(&table, &y)
             .with_context(|| format!("cannot use {}", rows_path.display()))?;
@@ -407,13 +424,13 @@ impl Dataset {
                     .with_context(|| format!("cannot use {}", augmented_path.display()))?;
                 drop(df);
                 let keep: Vec<usize> = (0..aug.paths.len())
-                    .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
+                    .filter(|&i| encoder.encode(&aug.emotions[i]).is_some())
                     .collect();
                 let aug = select(aug, &keep);
                 let y_aug = aug
                     .emotions
                     .iter()
-                    .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+                    .map(|e| encoder.encode(e).expect("kept rows have known classes"))
                     .collect();
                 Some((aug, y_aug))
             } else {
@@ -421,14 +438,12 @@ impl Dataset {
             };
         let mut speaker_population = None;
         if config.train.speaker_normalization {
-            let norms = SpeakerNorm::fit(table.x.view(), &table.actors);
-            norms
-                .apply(&mut table.x, &table.actors)
-                .map_err(|e| anyhow!(e))?;
+            let keys = norm_keys(&table);
+            let norms = SpeakerNorm::fit(table.x.view(), &keys);
+            norms.apply(&mut table.x, &keys).map_err(|e| anyhow!(e))?;
             if let Some((aug, _)) = &mut augmented {
-                norms
-                    .apply(&mut aug.x, &aug.actors)
-                    .map_err(|e| anyhow!(e))?;
+                let keys = norm_keys(aug);
+                norms.apply(&mut aug.x, &keys).map_err(|e| anyhow!(e))?;
             }
             speaker_population = Some(norms.population());
         }
@@ -437,6 +452,7 @@ impl Dataset {
             table,
             y,
             speaker_population,
+            class_counts,
             files,
             augmented,
             augmented_use: config.train.augmented,
@@ -533,8 +549,78 @@ impl Dataset {
     }
 }
 
-/// The table's rows `rows`, in that order; the table itself when that is every row.
-/// The rows of `t` (read from `df`) whose `vocal_channel` is one of `channels`.
+/// Recordings per corpus and class of `t`, in corpus then class order.
+fn class_counts(t: &FeatureTable, encoder: &LabelEncoder) -> Vec<ClassCount> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut counts: BTreeMap<(&str, &Emotion), usize> = BTreeMap::new();
+    for i in 0..t.paths.len() {
+        if seen.insert(t.paths[i].as_str()) {
+            *counts.entry((&*t.corpora[i], &t.emotions[i])).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((corpus, emotion), recordings)| ClassCount {
+            corpus: corpus.into(),
+            emotion: emotion.clone(),
+            recordings,
+            used: encoder.encode(emotion).is_some(),
+        })
+        .collect()
+}
+
+/// `reports/classes.csv` (`corpus`, `emotion`, `recordings`, `used`), and a warning for each
+/// class that some corpora have and others do not.
+fn write_classes(paths: &Paths, counts: &[ClassCount]) -> Result<()> {
+    let corpora: BTreeSet<&str> = counts.iter().map(|c| &*c.corpus).collect();
+    if corpora.len() > 1 {
+        let mut by_class: BTreeMap<&Emotion, Vec<&str>> = BTreeMap::new();
+        for c in counts {
+            by_class.entry(&c.emotion).or_default().push(&c.corpus);
+        }
+        for (emotion, has) in by_class {
+            if has.len() < corpora.len() {
+                log::warn!(
+                    "train: class {emotion} is only in corpus {} (not in {}); cross-corpus \
+                     splits leave it out, the others learn it from those corpora",
+                    has.join(", "),
+                    corpora
+                        .iter()
+                        .filter(|c| !has.contains(c))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+    }
+    let rows = counts.iter().map(|c| {
+        vec![
+            c.corpus.to_string(),
+            c.emotion.to_string(),
+            c.recordings.to_string(),
+            c.used.to_string(),
+        ]
+    });
+    data::csv::write(
+        &paths.reports_dir.join("classes.csv"),
+        &["corpus", "emotion", "recordings", "used"],
+        rows,
+    )
+}
+
+/// Whose statistics standardise each row: its speaker (`corpus/speaker`), or, in a corpus
+/// without speakers, the corpus as a whole (`corpus/*`).
+fn norm_keys(t: &FeatureTable) -> Vec<std::sync::Arc<str>> {
+    t.speakers
+        .iter()
+        .zip(&t.corpora)
+        .map(|(s, c)| s.clone().unwrap_or_else(|| format!("{c}/*").into()))
+        .collect()
+}
+
+/// The rows of `t` (read from `df`) whose `vocal_channel` is one of `channels`; rows without
+/// a vocal channel (corpora other than RAVDESS) are kept.
 fn in_channels(
     t: FeatureTable,
     df: &polars::prelude::DataFrame,
@@ -542,10 +628,15 @@ fn in_channels(
 ) -> Result<FeatureTable> {
     let of_row = tables::vocal_channels(df)?;
     let keep: Vec<usize> = (0..t.paths.len())
-        .filter(|&i| channels.contains(&of_row[i]))
+        .filter(|&i| match &of_row[i] {
+            Some(c) => VocalChannel::from_label(c).is_some_and(|c| channels.contains(&c)),
+            None => true,
+        })
         .collect();
     Ok(select(t, &keep))
 }
+
+/// The table's rows `rows`, in that order; the table itself when that is every row.
 
 fn select(t: FeatureTable, rows: &[usize]) -> FeatureTable {
     if rows.len() == t.paths.len() && rows.iter().enumerate().all(|(i, &r)| i == r) {
@@ -553,8 +644,10 @@ fn select(t: FeatureTable, rows: &[usize]) -> FeatureTable {
     }
     FeatureTable {
         paths: rows.iter().map(|&i| t.paths[i].clone()).collect(),
-        emotions: rows.iter().map(|&i| t.emotions[i]).collect(),
-        actors: rows.iter().map(|&i| t.actors[i]).collect(),
+        emotions: rows.iter().map(|&i| t.emotions[i].clone()).collect(),
+        corpora: rows.iter().map(|&i| t.corpora[i].clone()).collect(),
+        speakers: rows.iter().map(|&i| t.speakers[i].clone()).collect(),
+        genders: rows.iter().map(|&i| t.genders[i]).collect(),
         source_paths: t
             .source_paths
             .as_ref()
@@ -627,7 +720,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let ds = &datasets.sets[0];
     let splits = config
         .split
-        .splits(&ds.files.y, &ds.files.actors)
+        .splits(&ds.files.y, &ds.files.groups)
         .map_err(|e| anyhow!("train: {e}"))?;
     let labels = ds.encoder.labels();
     log::info!(
@@ -651,6 +744,24 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
                 config
                     .rows_of(kind)
                     .map_or("files".to_string(), |s| s.to_string())
+            );
+        }
+    }
+    write_classes(paths, &ds.class_counts)?;
+    for s in &splits {
+        if let Some(shared) = &s.shared_classes {
+            log::info!(
+                "train: {} {}: {} train, {} test recordings on the {} shared classes ({})",
+                s.protocol,
+                s.fold,
+                s.train.len(),
+                s.test.len(),
+                shared.len(),
+                shared
+                    .iter()
+                    .map(|&c| labels[c].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }
@@ -729,6 +840,14 @@ fn run_job(
     config: &Config,
 ) -> Result<JobResult> {
     let (x_train, y_train) = ds.training_set(&split.train, extra);
+    // A cross-corpus split learns the classes both sides share only: its classes are numbered
+    // 0..k for the fit, and its probabilities put back in the run's columns (0 elsewhere).
+    let classes: Vec<usize> = match &split.shared_classes {
+        Some(shared) => shared.clone(),
+        None => (0..ds.encoder.len()).collect(),
+    };
+    let compact = |c: usize| classes.binary_search(&c).expect("a split's rows are of its classes");
+    let y_train: Vec<usize> = y_train.into_iter().map(compact).collect();
     let groups = ds.training_groups(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
     let mut x_train = x_train;
@@ -741,7 +860,7 @@ fn run_job(
         &config.models,
         x_train,
         &y_train,
-        ds.encoder.len(),
+        classes.len(),
         groups.as_deref(),
     )
     .with_context(|| {
@@ -754,10 +873,19 @@ fn run_job(
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();
     // One row per test recording: its segments' probabilities pooled, or its own row.
-    let proba = crate::models::pool_log_proba(
+    let pooled = crate::models::pool_log_proba(
         model.classifier().predict_proba(x_test.view()).view(),
         &ds.files.groups_of(&split.test),
     );
+    let proba = if classes.len() == ds.encoder.len() {
+        pooled
+    } else {
+        let mut full = Array2::zeros((pooled.nrows(), ds.encoder.len()));
+        for (k, &c) in classes.iter().enumerate() {
+            full.column_mut(c).assign(&pooled.column(k));
+        }
+        full
+    };
     let predicted = crate::models::argmax_rows(proba.view());
     log::info!(
         "train: {} {} {}: {} train rows (+{} augmented), {} test recordings, {:.1} s",
@@ -804,8 +932,8 @@ fn ensemble(results: &[JobResult], split: usize, members: &[ModelKind]) -> JobRe
     }
 }
 
-/// `predictions.parquet`: `path`, `protocol`, `fold`, `model`, `actor`, `true`, `predicted`,
-/// then `prob_<class>` per class.
+/// `predictions.parquet`: `path`, `corpus`, `speaker`, `protocol`, `fold`, `model`, `true`,
+/// `predicted`, then `prob_<class>` per class (0 for a class a cross-corpus split left out).
 fn write_predictions(
     paths: &Paths,
     ds: &Dataset,
@@ -817,7 +945,8 @@ fn write_predictions(
     let mut protocol = Vec::new();
     let mut fold = Vec::new();
     let mut model = Vec::new();
-    let mut actor = Vec::new();
+    let mut corpus = Vec::new();
+    let mut speaker = Vec::new();
     let mut truth = Vec::new();
     let mut predicted = Vec::new();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
@@ -828,7 +957,12 @@ fn write_predictions(
             protocol.push(split.protocol);
             fold.push(split.fold.clone());
             model.push(r.model);
-            actor.push(i32::from(ds.files.actors[i]));
+            corpus.push(ds.files.groups.corpora[i].to_string());
+            speaker.push(
+                ds.files.groups.speakers[i]
+                    .as_deref()
+                    .map(|s| s.split_once('/').map_or(s, |(_, s)| s).to_string()),
+            );
             truth.push(labels[ds.files.y[i]].clone());
             predicted.push(labels[r.predicted[k]].clone());
             for (c, p) in probs.iter_mut().enumerate() {
@@ -839,10 +973,11 @@ fn write_predictions(
     let n = path.len();
     let mut columns = vec![
         Column::new("path".into(), path),
+        Column::new("corpus".into(), corpus),
+        Column::new("speaker".into(), speaker),
         Column::new("protocol".into(), protocol),
         Column::new("fold".into(), fold),
         Column::new("model".into(), model),
-        Column::new("actor".into(), actor),
         Column::new("true".into(), truth),
         Column::new("predicted".into(), predicted),
     ];
