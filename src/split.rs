@@ -445,9 +445,10 @@ pub fn actor_kfold(groups: &Groups, k: usize) -> Result<Vec<Split>, String> {
     let fold_of = |s: &Arc<str>| distinct.binary_search(s).expect("speaker is present") % k;
     if let Some(f) = one_sex_fold(&genders, k) {
         log::warn!(
-            "split.actor_kfold: with k = {k}, fold-{f} tests speakers of one sex only (RAVDESS: \
-             odd actors are male), so its figures are not those of mixed folds; on actors 01-20 \
-             an odd k such as 5 mixes them"
+            "split.actor_kfold: with k = {k}, fold-{f} tests speakers of one sex only (speaker \
+             i in sorted order tests in fold i % k), so its figures are not those of mixed \
+             folds; another k may mix them (RAVDESS's actors alternate male and female, and an \
+             odd k such as 5 mixes actors 01-20)"
         );
     }
     Ok((0..k)

@@ -119,7 +119,7 @@ fn label_columns<'a>(
                         Some(Extra::Int(i)) => Some(*i),
                         _ => None,
                     })
-                    .collect::<Vec<Option<i64>>>(),
+                    .collect::<Vec<Option<i32>>>(),
             ),
         });
     }
@@ -144,8 +144,22 @@ pub fn manifest_frame(rows: &[ManifestRow], schema: &LabelSchema) -> Result<Data
             rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>(),
         ),
     ];
+    // The schema's columns, then any other a manifest corpus passes through (as text, in the
+    // order first met), which only this table carries.
+    let mut full = schema.clone();
+    for l in rows.iter().filter_map(|r| r.labels.as_ref()) {
+        for (name, value) in &l.extras {
+            if let Extra::Text(_) = value {
+                let known = CORE_LABEL_COLUMNS.contains(&name.as_str())
+                    || full.extras.iter().any(|c| c.name == *name);
+                if !known {
+                    full.extras.push(ExtraColumn::text(name));
+                }
+            }
+        }
+    }
     columns.extend(label_columns(
-        schema,
+        &full,
         rows.iter().map(|r| &*r.corpus),
         rows.iter().map(|r| r.labels.as_ref()),
     ));
@@ -261,7 +275,7 @@ impl<'a> LabelColumns<'a> {
                 col[i].map(|t| Extra::Text(t.to_string()))
             } else {
                 let col = &self.int.iter().find(|(n, _)| *n == name).expect("read").1;
-                col[i].map(Extra::Int)
+                col[i].and_then(|v| i32::try_from(v).ok()).map(Extra::Int)
             };
             if let Some(v) = value {
                 extras.push((name.to_string(), v));
@@ -603,7 +617,7 @@ mod tests {
         let rows = vec![
             FeatureRow {
                 path: "Actor_12/03-01-06-01-02-01-12.wav".into(),
-                labels,
+                labels: labels.clone(),
                 sample_rate: 48000,
                 duration_s: 3.5,
                 n_frames: 329,

@@ -1,7 +1,8 @@
 //! The `manifest` kind: a CSV or Parquet file listing the recordings, one row each, with
 //! columns `path` (relative to the manifest's folder, or absolute) and `emotion`, and optional
 //! `speaker`, `gender` (`m`/`male`/`f`/`female`) and `split`. Other columns pass through to
-//! `manifest.parquet` as text. The emotion is read through the vocabulary, so an unmapped label
+//! `manifest.parquet` as text (as `manifest_<name>` where the name is one of the table's own,
+//! e.g. `duration_s`). The emotion is read through the vocabulary, so an unmapped label
 //! is an error naming the row's file and the label.
 
 use std::collections::HashSet;
@@ -13,6 +14,21 @@ use super::{Extra, ExtraColumn, Gender, NameError, Parsed, Vocabulary};
 
 /// The columns the manifest kind gives meaning to.
 pub const KNOWN_COLUMNS: &[&str] = &["path", "emotion", "speaker", "gender", "split"];
+
+/// Columns of `manifest.parquet` itself: a manifest column of one of these names passes
+/// through as `manifest_<name>`.
+const RESERVED: &[&str] = &[
+    "corpus",
+    "status",
+    "error",
+    "sample_rate",
+    "channels",
+    "bits_per_sample",
+    "sample_format",
+    "n_samples",
+    "duration_s",
+    "size_bytes",
+];
 
 /// The kind's extra columns in every table: `split` (null where the manifest has none).
 pub fn extra_columns() -> Vec<ExtraColumn> {
@@ -150,7 +166,15 @@ fn parse_row(
         .filter_map(|&c| {
             row[c]
                 .as_ref()
-                .map(|v| (columns.header[c].clone(), Extra::Text(v.clone())))
+                .map(|v| {
+                    let name = &columns.header[c];
+                    let name = if RESERVED.contains(&name.as_str()) {
+                        format!("manifest_{name}")
+                    } else {
+                        name.clone()
+                    };
+                    (name, Extra::Text(v.clone()))
+                })
         })
         .collect();
     Ok(Parsed {

@@ -56,7 +56,8 @@ impl Gender {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Extra {
     Text(String),
-    Int(i64),
+    /// Written as a 32-bit integer column.
+    Int(i32),
 }
 
 impl fmt::Display for Extra {

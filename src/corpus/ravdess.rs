@@ -232,7 +232,7 @@ impl RavdessName {
     /// The kind's extra columns of this name, in [`Ravdess::extra_columns`] order.
     pub fn extras(&self) -> Vec<(String, Extra)> {
         let text = |n: &str, v: &str| (n.to_string(), Extra::Text(v.to_string()));
-        let int = |n: &str, v: u8| (n.to_string(), Extra::Int(i64::from(v)));
+        let int = |n: &str, v: u8| (n.to_string(), Extra::Int(i32::from(v)));
         vec![
             text("modality", self.modality.label()),
             text("vocal_channel", self.vocal_channel.label()),

@@ -50,7 +50,7 @@ impl CorpusKind for Savee {
         }
         let digits = code.trim_start_matches(|c: char| c.is_ascii_alphabetic());
         let prefix = &code[..code.len() - digits.len()];
-        let number: i64 = match digits.parse() {
+        let number: i32 = match digits.parse() {
             Ok(n) if digits.len() == 2 => n,
             _ => return Err(name_error(self, format_args!("found {s:?}"))),
         };
