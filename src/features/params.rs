@@ -142,7 +142,8 @@ impl fmt::Display for Stat {
 }
 
 /// The float type of the spectral front end (the STFT, power and magnitude spectrograms, the
-/// mel and chroma filterbank products, piptrack); see [`real`](super::real). TOML names `f32`, `f64`.
+/// mel and chroma filterbank products, piptrack); see [`real`](super::real). TOML names `f32`,
+/// `f64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -179,7 +180,8 @@ pub struct FeatureParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim_top_db: Option<f64>,
     /// Pool over windows of this many seconds instead of the whole (trimmed) signal: one row
-    /// per window ([`Extractor::extract_segments`](super::Extractor::extract_segments)). Default: unset, one row per file.
+    /// per window ([`Extractor::extract_segments`](super::Extractor::extract_segments)).
+    /// Default: unset, one row per file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segment_seconds: Option<f64>,
     /// Hop between windows in seconds. Default: half of `segment_seconds`.

@@ -22,8 +22,9 @@ pub fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
     write_with_metadata(path, df, Vec::new())
 }
 
-/// [`write`](fn@write), plus file-level key-value metadata (what `pyarrow.parquet.read_metadata(path)
-/// .metadata` shows): how the table was made, stored in the same atomically written file.
+/// [`write`](fn@write), plus file-level key-value metadata (what
+/// `pyarrow.parquet.read_metadata(path).metadata` shows): how the table was made, stored in the
+/// same atomically written file.
 pub fn write_with_metadata(
     path: &Path,
     df: &mut DataFrame,
@@ -41,13 +42,14 @@ pub fn write_with_metadata(
     })
 }
 
-/// Writes a table batch by batch, one row group per batch, atomically like [`write`](fn@write): `fill`
-/// hands each batch (a frame of `schema`) to the sink it is given, so a table never has to be
-/// held in memory whole. `metadata` as in [`write_with_metadata`].
+/// Writes a table batch by batch, one row group per batch, atomically like
+/// [`write`](fn@write): `fill` hands each batch (a frame of `schema`) to the sink it is given, so
+/// a table never has to be held in memory whole. `metadata` as in [`write_with_metadata`].
 ///
-/// The same table [`write`](fn@write) would make (column names, types and nullability, zstd at its level,
-/// chunk statistics, the key-value metadata including polars' `ARROW:schema`), written with the
-/// `parquet` crate's row-group writer instead of polars': polars keeps about 2.8 KB per column
+/// The same table [`write`](fn@write) would make (column names, types and nullability, zstd at
+/// its level, chunk statistics, the key-value metadata including polars' `ARROW:schema`),
+/// written with the `parquet` crate's row-group writer instead of polars': polars keeps about
+/// 2.8 KB per column
 /// chunk (its footer entry, and page specs and statistics for the page index) until the file
 /// is complete, 45 MB at the peak of extract over 10x the corpus (heaptrack). No page index is
 /// written (one page per column chunk here, so it would prune nothing). The footer's entry of

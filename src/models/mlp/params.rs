@@ -8,8 +8,8 @@ use crate::models::ParamError;
 /// Prefix of the config keys named by [`MlpParams::check`].
 const KEY: &str = "mlp";
 
-/// Hyperparameters of [`Mlp`](super::Mlp) (`[models.mlp]` in the config). Defaults follow the pipeline's
-/// recipe; the optimiser's and early stopping's follow scikit-learn.
+/// Hyperparameters of [`Mlp`](super::Mlp) (`[models.mlp]` in the config). Defaults follow the
+/// pipeline's recipe; the optimiser's and early stopping's follow scikit-learn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MlpParams {

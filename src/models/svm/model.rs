@@ -14,7 +14,8 @@ pub struct Svm {
     pub support_vectors: Array2<f64>,
     /// Support vectors per class (`n_support_`).
     pub n_support: Vec<usize>,
-    /// `(n_classes - 1, n_sv)`: `alpha_i * y_i` (`dual_coef_`; see [`SvmParams::fit`](super::SvmParams::fit)).
+    /// `(n_classes - 1, n_sv)`: `alpha_i * y_i` (`dual_coef_`; see
+    /// [`SvmParams::fit`](super::SvmParams::fit)).
     pub dual_coef: Array2<f64>,
     /// One per pair (0,1), (0,2), ...: `-rho` (`intercept_`).
     pub intercept: Vec<f64>,
