@@ -33,10 +33,11 @@
 //! pooling them into a row; `segments.rs` cuts a recording's frames into windows, one row each
 //! ([`SegmentScale`]); `front_end.rs` holds the spectral front end's fused kernels; `params.rs`
 //! the configuration ([`FeatureParams`], [`Family`], [`Stat`]). Each family's numerics are in
-//! its own file: `mfcc.rs` (`mfcc`, and the decibels of `log_mel`), `chroma.rs`, `mel.rs`,
-//! `delta.rs` (`mfcc_delta`, `mfcc_delta2`), `spectral.rs` (the `spectral_*` families),
-//! `temporal.rs` (`rms`, `zcr`, and silence trimming), `pitch.rs` (`f0`); `stft.rs` is the STFT,
-//! `stats.rs` the pooling statistics, `block.rs` and `real.rs` what the kernels share.
+//! its own file: `mfcc.rs` (`mfcc`, and the decibels of `log_mel`), `chroma/` (with its tuning
+//! estimate), `mel.rs`, `delta.rs` (`mfcc_delta`, `mfcc_delta2`), `spectral.rs` (the
+//! `spectral_*` families), `temporal.rs` (`rms`, `zcr`, and silence trimming), `pitch.rs`
+//! (`f0`); `stft.rs` is the STFT, `stats.rs` the pooling statistics, `block.rs` and `real.rs`
+//! what the kernels share.
 
 pub mod block;
 pub mod chroma;
