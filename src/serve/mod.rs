@@ -32,8 +32,9 @@ use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 
 use crate::audio::{self, AudioError};
+use crate::config::Config;
+use crate::models::ModelCard;
 use crate::predict::Predictor;
-use crate::stages::train::ModelCard;
 
 const INDEX_HTML: &str = include_str!("page/index.html");
 const APP_JS: &str = include_str!("page/app.js");
@@ -687,7 +688,7 @@ fn shown_path(path: &Path) -> PathBuf {
 /// `metrics.csv` of the run that trained the model: `config.data.reports_dir` as saved in the
 /// card. A relative folder is relative to where the pipeline ran, which is found from the model
 /// folder (`<base>/<out_dir>/models/<name>`), else taken to be the working directory.
-fn find_metrics(card: &ModelCard, model_dir: &Path) -> Option<PathBuf> {
+fn find_metrics(card: &ModelCard<Config>, model_dir: &Path) -> Option<PathBuf> {
     let reports = &card.config.data.reports_dir;
     let mut candidates = Vec::new();
     if reports.is_absolute() {

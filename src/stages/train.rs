@@ -8,7 +8,6 @@
 //! `models/<model>/`, and the MLP's training curves under `reports/<protocol>/mlp/`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array2, Axis};
@@ -17,36 +16,17 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{Paths, Settings};
 use crate::config::{AugmentedUse, Config, ModelKind, ModelsConfig};
 use crate::corpus::VocalChannel;
 use crate::data::{self, parquet};
 use crate::features::SegmentScale;
-use crate::models::{Classifier, Epoch};
+use crate::models::persist::{self, Fitted};
+use crate::models::{Epoch, ModelCard};
 use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
 use crate::split::Split;
 use crate::tables::{self, FeatureTable};
-
-/// A fitted model of any kind.
-pub enum Fitted {
-    Mlp(crate::models::mlp::Mlp),
-    Forest(crate::models::smart::Forest),
-    Logistic(crate::models::smart::Logistic),
-    Svm(crate::models::svm::Svm),
-}
-
-impl Fitted {
-    pub fn classifier(&self) -> &dyn Classifier {
-        match self {
-            Fitted::Mlp(m) => m,
-            Fitted::Forest(m) => m,
-            Fitted::Logistic(m) => m,
-            Fitted::Svm(m) => m,
-        }
-    }
-}
 
 /// Fits one model on scaled rows; the MLP also returns its training curve.
 /// `groups` (one per row, rows of a recording sharing one): the MLP's early stopping then holds
@@ -769,37 +749,10 @@ fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Resul
     Ok(())
 }
 
-/// The saved form of a final model: everything `predict` needs besides the weights.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelCard {
-    /// `mlp`, `logistic_regression` or `svm` (the random forest is not saved).
-    pub model: String,
-    /// Class names in output order.
-    pub labels: Vec<String>,
-    /// Input columns in order (`features.parquet` names).
-    pub feature_names: Vec<String>,
-    pub scaler: Scaler,
-    /// With `train.speaker_normalization`: the per-feature statistics that standardise a
-    /// speaker whose own are unknown (a lone clip, or fewer than
-    /// [`crate::predict::MIN_SPEAKER_RECORDINGS`] recordings): the mean of the training
-    /// speakers' means and the root mean square of their standard deviations. Absent from
-    /// models saved before it existed, which then refuse such clips.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speaker_population: Option<Scaler>,
-    /// Rows trained on (original, augmented).
-    pub n_train: usize,
-    pub n_augmented: usize,
-    /// The whole configuration the model was made with (features section included, so
-    /// `predict` extracts the same features), its `[features]` segment keys set to the rows
-    /// this model learned from ([`Config::for_model`]).
-    pub config: Config,
-    pub version: String,
-}
-
 /// Fits each model on every usable row (plus balancing copies) and saves it under
-/// `models/<model>/`: `model.json` (the [`ModelCard`]) and `model.safetensors` (weights, or the
-/// SVM's support vectors and coefficients; for
-/// the random forest, which smartcore cannot export, no weights file is written).
+/// `models/<model>/` ([`persist::save_model`]: `model.json`, the [`ModelCard`], beside
+/// `model.safetensors`, the weights or the SVM's support vectors and coefficients, or, for the
+/// random forest, `model.forest.json`).
 fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Result<()> {
     // Each dataset's training matrix is made and scaled once, for the models that learn from it.
     let mut fitted: Vec<(ModelKind, Fitted, &Dataset, Scaler, usize, usize)> = Vec::new();
@@ -867,125 +820,31 @@ fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Res
             config: config.for_model(kind),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        // Tensors go to model.safetensors; the forest's trees are not tensors, so they go to
-        // model.forest.json. Only the file of this kind is left in the folder.
-        let (file, bytes) = match &model {
-            Fitted::Mlp(m) => ("model.safetensors", m.to_safetensors()),
-            Fitted::Logistic(m) => ("model.safetensors", logistic_safetensors(m)?),
-            Fitted::Svm(m) => ("model.safetensors", m.to_safetensors()),
-            Fitted::Forest(m) => ("model.forest.json", m.to_json()?.into_bytes()),
-        };
-        data::write_atomic(&dir.join(file), |f| {
-            use std::io::Write;
-            Ok(f.write_all(&bytes)?)
-        })?;
-        for stale in ["model.safetensors", "model.forest.json"] {
-            if stale != file && dir.join(stale).exists() {
-                std::fs::remove_file(dir.join(stale))
-                    .with_context(|| format!("cannot remove {}", dir.join(stale).display()))?;
-            }
-        }
-        data::write_text_atomic(
-            &dir.join("model.json"),
-            &serde_json::to_string_pretty(&card)?,
-        )?;
+        persist::save_model(&dir, &card, &model)?;
         log::info!("train: saved {}", dir.display());
     }
     save_ensemble(paths, datasets, config)
 }
 
-/// `models/ensemble/model.json` ([`crate::predict::EnsembleCard`]) when `models.ensemble` has
-/// trained members: their folder names and the hashes of the cards just saved, so that
-/// `predict` and `serve` can use the ensemble the reports evaluate. Without one, a stale
-/// ensemble folder is removed.
+/// `models/ensemble/model.json` ([`EnsembleCard`](crate::models::EnsembleCard)) when
+/// `models.ensemble` has trained members, so that `predict` and `serve` can use the ensemble
+/// the reports evaluate. Without one, a stale ensemble folder is removed.
 fn save_ensemble(paths: &Paths, datasets: &Datasets, config: &Config) -> Result<()> {
-    let dir = paths.models_dir().join("ensemble");
     let members = config.models.ensemble_members();
     if members.is_empty() {
-        if dir.join("model.json").exists() {
-            std::fs::remove_file(dir.join("model.json"))
-                .with_context(|| format!("cannot remove {}", dir.join("model.json").display()))?;
+        if let Some(dir) = persist::remove_ensemble(&paths.models_dir())? {
             log::info!("train: removed {} (no ensemble configured)", dir.display());
         }
         return Ok(());
     }
-    let mut hashes = Vec::new();
-    for m in &members {
-        let card = paths.models_dir().join(m.name()).join("model.json");
-        let bytes =
-            std::fs::read(&card).with_context(|| format!("cannot read {}", card.display()))?;
-        hashes.push(crate::data::sha256_hex(&bytes));
-    }
-    let card = crate::predict::EnsembleCard {
-        model: "ensemble".to_string(),
-        members: members.iter().map(|m| m.name().to_string()).collect(),
-        member_cards_sha256: hashes,
-        labels: datasets.sets[0].encoder.labels(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    data::write_text_atomic(
-        &dir.join("model.json"),
-        &serde_json::to_string_pretty(&card)?,
+    let names: Vec<&str> = members.iter().map(|m| m.name()).collect();
+    let dir = persist::save_ensemble(
+        &paths.models_dir(),
+        &names,
+        datasets.sets[0].encoder.labels(),
     )?;
     log::info!("train: saved {}", dir.display());
     Ok(())
-}
-
-fn logistic_safetensors(m: &crate::models::smart::Logistic) -> Result<Vec<u8>> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let w: Vec<u8> = m.weights.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let b: Vec<u8> = m.bias.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let (p, k) = m.weights.dim();
-    let tensors = vec![
-        ("weight", TensorView::new(Dtype::F64, vec![p, k], &w)?),
-        ("bias", TensorView::new(Dtype::F64, vec![k], &b)?),
-    ];
-    Ok(crate::models::canonical_safetensors(
-        safetensors::serialize(tensors, None)?,
-    ))
-}
-
-/// Reads a saved model directory back.
-pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
-    let card: ModelCard = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("model.json"))
-            .with_context(|| format!("cannot read {}", dir.join("model.json").display()))?,
-    )
-    .with_context(|| format!("{} is not a model card", dir.join("model.json").display()))?;
-    if card.model == "random_forest" {
-        let path = dir.join("model.forest.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let forest = crate::models::smart::Forest::from_json(&text)
-            .with_context(|| format!("{} is not a saved forest", path.display()))?;
-        return Ok((card, Box::new(forest)));
-    }
-    let bytes = std::fs::read(dir.join("model.safetensors"))
-        .with_context(|| format!("cannot read {}", dir.join("model.safetensors").display()))?;
-    let model: Box<dyn Classifier> = match card.model.as_str() {
-        "mlp" => Box::new(crate::models::mlp::Mlp::from_safetensors(&bytes)?),
-        "logistic_regression" => {
-            let st = safetensors::SafeTensors::deserialize(&bytes)?;
-            let w = st.tensor("weight")?;
-            let b = st.tensor("bias")?;
-            let f64s = |d: &[u8]| -> Vec<f64> {
-                d.chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect()
-            };
-            let shape = w.shape().to_vec();
-            Box::new(crate::models::smart::Logistic {
-                weights: Array2::from_shape_vec((shape[0], shape[1]), f64s(w.data()))?,
-                bias: f64s(b.data()),
-            })
-        }
-        "svm" => Box::new(
-            crate::models::svm::Svm::from_safetensors(&bytes)
-                .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
-        ),
-        other => bail!("{}: cannot load a {other} model", dir.display()),
-    };
-    Ok((card, model))
 }
 
 /// Which classes (and, when only one is, which vocal channel) are in play, for reports:
