@@ -12,9 +12,6 @@ use crate::data::{self, parquet};
 use crate::metrics::{self, Criteria, Report};
 use crate::report;
 
-/// `[evaluate]`.
-pub type EvaluateConfig = Criteria;
-
 /// Header of `reports/metrics.csv`.
 pub const METRICS_HEADER: &[&str] = &[
     "protocol",
