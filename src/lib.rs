@@ -3,6 +3,11 @@
 //! The numeric core (`features`) knows nothing of files or the CLI; `audio` is the decoding
 //! edge; `data` and `tables` are the Parquet/CSV boundary; `stages` orchestrates them;
 //! `download` fetches the corpus itself.
+//!
+//! `config` gathers the modules' own parameter types into `pipeline.toml`'s sections, and the
+//! stages take it. `models` holds the classifiers and a saved model's card, saving and loading,
+//! shared by the train stage, `predict` and `serve`. Only `stages`, `main.rs` and `cli.rs` use a
+//! stage, and no modules import each other in a circle (`tests/architecture.rs` checks both).
 
 pub mod audio;
 pub mod augment;

@@ -8,10 +8,10 @@ use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 use crate::audio::{self, Audio};
+use crate::config::Config;
 use crate::features::ExtractorCache;
-use crate::models::Classifier;
+use crate::models::{load_model, Classifier, EnsembleCard, ModelCard};
 use crate::preprocess::{Scaler, SpeakerNorm};
-use crate::stages::train::{load_model, ModelCard};
 
 /// A loaded model, ready to predict: one saved model, or an ensemble of several
 /// ([`EnsembleCard`]), whose probabilities for a recording are the mean of its members'.
@@ -27,25 +27,10 @@ pub struct Predictor {
 
 /// One saved model of a [`Predictor`].
 struct Member {
-    card: ModelCard,
+    card: ModelCard<Config>,
     dir: std::path::PathBuf,
     model: Box<dyn Classifier>,
     extractors: ExtractorCache,
-}
-
-/// `models/ensemble/model.json`: which saved models, in folders beside it, an ensemble
-/// averages. Saved by `train` with `models.ensemble`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct EnsembleCard {
-    /// Always `ensemble`.
-    pub model: String,
-    /// The members' folder names (`mlp`, `svm`, ...), beside this one.
-    pub members: Vec<String>,
-    /// SHA-256 of each member's `model.json` as saved with this card: a member retrained
-    /// without the ensemble no longer belongs to it.
-    pub member_cards_sha256: Vec<String>,
-    pub labels: Vec<String>,
-    pub version: String,
 }
 
 /// The model folders `predict` and `serve` look for under `data/models/` when no `--model` is
@@ -108,7 +93,7 @@ pub struct Prediction {
 
 impl Member {
     fn load(dir: &Path) -> Result<Member> {
-        let (card, model) = load_model(dir)?;
+        let (card, model) = load_model::<Config>(dir)?;
         Ok(Member {
             extractors: ExtractorCache::new(&card.config.features),
             card,
@@ -253,13 +238,13 @@ impl Predictor {
     }
 
     /// The saved cards: one, or an ensemble's members', in its order.
-    pub fn cards(&self) -> impl Iterator<Item = &ModelCard> {
+    pub fn cards(&self) -> impl Iterator<Item = &ModelCard<Config>> {
         self.members.iter().map(|m| &m.card)
     }
 
     /// The first (or only) model's card: what the models of an ensemble share (features,
     /// labels, the run's config) is read from it.
-    pub fn card(&self) -> &ModelCard {
+    pub fn card(&self) -> &ModelCard<Config> {
         &self.members[0].card
     }
 

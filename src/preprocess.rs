@@ -198,7 +198,13 @@ mod tests {
         let e = Emotion::canonical;
         let (sad, neutral, angry, calm) = (e("sad"), e("neutral"), e("angry"), e("calm"));
         let enc = LabelEncoder::fit(
-            [sad.clone(), neutral.clone(), angry.clone(), sad.clone(), calm.clone()],
+            [
+                sad.clone(),
+                neutral.clone(),
+                angry.clone(),
+                sad.clone(),
+                calm.clone(),
+            ],
             std::slice::from_ref(&calm),
         );
         assert_eq!(enc.classes(), &[neutral, sad.clone(), angry.clone()]);

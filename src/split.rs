@@ -519,7 +519,8 @@ fn cross_corpus(
             .collect()
     };
     let (train, test) = (side(train_on), side(test_on));
-    let class_set = |rows: &[usize]| -> BTreeSet<usize> { rows.iter().map(|&i| classes[i]).collect() };
+    let class_set =
+        |rows: &[usize]| -> BTreeSet<usize> { rows.iter().map(|&i| classes[i]).collect() };
     let shared: Vec<usize> = class_set(&train)
         .intersection(&class_set(&test))
         .copied()
@@ -552,7 +553,13 @@ mod tests {
     fn sexes(actors: &[u8]) -> Vec<Option<Gender>> {
         actors
             .iter()
-            .map(|a| Some(if a % 2 == 1 { Gender::Male } else { Gender::Female }))
+            .map(|a| {
+                Some(if a % 2 == 1 {
+                    Gender::Male
+                } else {
+                    Gender::Female
+                })
+            })
             .collect()
     }
 
@@ -664,7 +671,10 @@ mod tests {
         let splits = config.splits(&classes, &groups).unwrap();
         for s in splits.iter().filter(|s| s.protocol != "random") {
             assert!(
-                s.train.iter().chain(&s.test).all(|&i| groups.speakers[i].is_some()),
+                s.train
+                    .iter()
+                    .chain(&s.test)
+                    .all(|&i| groups.speakers[i].is_some()),
                 "{} {}",
                 s.protocol,
                 s.fold
@@ -733,7 +743,10 @@ mod tests {
         assert_eq!(a_to_b.test, [6, 7, 9, 10]);
         assert_eq!(splits[0].test, [1, 2, 4, 5]);
         assert!(config.check_corpora(&["a", "b"]).is_ok());
-        assert!(config.check_corpora(&["a", "c"]).unwrap_err().contains("\"b\""));
+        assert!(config
+            .check_corpora(&["a", "c"])
+            .unwrap_err()
+            .contains("\"b\""));
     }
 
     proptest! {

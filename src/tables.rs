@@ -663,7 +663,10 @@ mod tests {
         let df = features_frame(&segmented, &schema, &names, true).unwrap();
         assert_eq!(
             df.width(),
-            features_frame(&rows, &schema, &names, false).unwrap().width() + 3
+            features_frame(&rows, &schema, &names, false)
+                .unwrap()
+                .width()
+                + 3
         );
         assert_eq!(feature_rows(&df, &schema, &names).unwrap(), segmented);
     }

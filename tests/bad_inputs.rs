@@ -180,7 +180,7 @@ fn every_bad_input_gets_one_clear_error_and_every_good_file_features() {
     assert_eq!(run["skipped"], bad.len());
     assert_eq!(run["exit_code"], 3);
 
-    // With audio.sample_rate set, the 8 kHz file is resampled to it (README "Features").
+    // With audio.sample_rate set, the 8 kHz file is resampled to it (docs/features.md).
     let out = ws
         .cmd(&[
             "run",

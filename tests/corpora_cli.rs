@@ -20,7 +20,8 @@ fn tone(path: &Path, seed: u8) {
 /// One row per path of the manifest: (corpus, speaker, emotion, gender, status).
 fn manifest(ws: &Workspace) -> BTreeMap<String, [String; 6]> {
     let df = parquet::read(&ws.out("manifest.parquet")).unwrap();
-    let cols = ["corpus", "speaker", "emotion", "gender", "status", "error"].map(|c| strings(&df, c));
+    let cols =
+        ["corpus", "speaker", "emotion", "gender", "status", "error"].map(|c| strings(&df, c));
     strings(&df, "path")
         .into_iter()
         .enumerate()
@@ -103,24 +104,54 @@ manifest = "listed/list.csv"
     ok("emodb/wav/08b02Lb.wav", "emodb", "08", "boredom", "female");
     ok("emovo/f1/dis-f1-b1.wav", "emovo", "f1", "disgust", "female");
     ok("emovo/m2/gio-m2-l3.wav", "emovo", "m2", "happy", "male");
-    ok("crema/AudioWAV/1001_DFA_ANG_XX.wav", "crema", "1001", "angry", "<null>");
-    ok("crema/AudioWAV/1091_IEO_SAD_LO.wav", "crema", "1091", "sad", "<null>");
+    ok(
+        "crema/AudioWAV/1001_DFA_ANG_XX.wav",
+        "crema",
+        "1001",
+        "angry",
+        "<null>",
+    );
+    ok(
+        "crema/AudioWAV/1091_IEO_SAD_LO.wav",
+        "crema",
+        "1091",
+        "sad",
+        "<null>",
+    );
     ok("tess/OAF_back_angry.wav", "tess", "OAF", "angry", "female");
     ok("tess/YAF_beg_ps.wav", "tess", "YAF", "surprised", "female");
     ok("savee/DC_a01.wav", "savee", "DC", "angry", "male");
     ok("savee/JK/su15.wav", "savee", "JK", "surprised", "male");
-    ok("mine/Angry/SM1_F19_A019.wav", "mine", "SM1", "angry", "female");
-    ok("mine/Happiness/SM2_M20_H001.wav", "mine", "SM2", "happy", "male");
+    ok(
+        "mine/Angry/SM1_F19_A019.wav",
+        "mine",
+        "SM1",
+        "angry",
+        "female",
+    );
+    ok(
+        "mine/Happiness/SM2_M20_H001.wav",
+        "mine",
+        "SM2",
+        "happy",
+        "male",
+    );
     ok("listed/clips/a.wav", "listed", "s1", "happy", "female");
     ok("listed/clips/b.wav", "listed", "s2", "boredom", "male");
     // Bad names name the convention expected; an unknown label names itself; a manifest row
     // of a missing file is one error.
     let bad = row("emodb/wav/03a01Xa.wav");
     assert_eq!(bad[4], "bad_name");
-    assert!(bad[5].contains("SSTTTEV") && bad[5].contains("'X'"), "{bad:?}");
+    assert!(
+        bad[5].contains("SSTTTEV") && bad[5].contains("'X'"),
+        "{bad:?}"
+    );
     let unmapped = row("mine/Frustrated/SM1_F19_X001.wav");
     assert_eq!(unmapped[4], "bad_name");
-    assert!(unmapped[5].contains("unmapped label \"Frustrated\""), "{unmapped:?}");
+    assert!(
+        unmapped[5].contains("unmapped label \"Frustrated\""),
+        "{unmapped:?}"
+    );
     let gone = row("listed/clips/gone.wav");
     assert_eq!(gone[4], "unreadable");
     assert!(gone[5].contains("no such file"), "{gone:?}");
@@ -166,7 +197,11 @@ map = { "Frustrated" = "angry", "calm" = "neutral" }
     ws.write_config("[[corpora]]\nkind = \"timit\"\nroot = \"corpus\"\n");
     let out = ws.cmd(&["run", "--stage", "scan"]).output().unwrap();
     assert_exit(&out, 2);
-    assert!(stderr_of(&out).contains("corpora[0].kind"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("corpora[0].kind"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

@@ -76,8 +76,14 @@ fn emodb_leave_one_speaker_out() {
             "corpora=[{{kind=\"emodb\",root=\"{}\"}}]",
             emodb.display()
         )),
-        set(format!("data.out_dir=\"{}\"", ws.path().join("out").display())),
-        set(format!("data.reports_dir=\"{}\"", ws.path().join("reports").display())),
+        set(format!(
+            "data.out_dir=\"{}\"",
+            ws.path().join("out").display()
+        )),
+        set(format!(
+            "data.reports_dir=\"{}\"",
+            ws.path().join("reports").display()
+        )),
         set("split.random.enabled=false".into()),
         set("split.actor_holdout.enabled=false".into()),
         set("split.actor_kfold.enabled=false".into()),
@@ -99,10 +105,7 @@ fn emodb_leave_one_speaker_out() {
     let emotion = strings(&manifest, "emotion");
     let count = |e: &str| emotion.iter().filter(|x| *x == e).count();
     assert_eq!(
-        [
-            "angry", "boredom", "neutral", "happy", "fearful", "sad", "disgust"
-        ]
-        .map(count),
+        ["angry", "boredom", "neutral", "happy", "fearful", "sad", "disgust"].map(count),
         [127, 81, 79, 71, 69, 62, 46]
     );
     let male = strings(&manifest, "gender")
@@ -111,7 +114,10 @@ fn emodb_leave_one_speaker_out() {
         .filter(|(g, _)| *g == "male")
         .map(|(_, s)| s)
         .collect::<BTreeSet<_>>();
-    assert_eq!(male.into_iter().collect::<Vec<_>>(), ["03", "10", "11", "12", "15"]);
+    assert_eq!(
+        male.into_iter().collect::<Vec<_>>(),
+        ["03", "10", "11", "12", "15"]
+    );
 
     // Ten folds, one per speaker; the figures stay where they were measured.
     let rows = metrics(&ws.path().join("reports"));
@@ -146,8 +152,14 @@ fn ravdess_and_emodb_cross_corpus_both_ways() {
             ravdess.display(),
             emodb.display()
         )),
-        set(format!("data.out_dir=\"{}\"", ws.path().join("out").display())),
-        set(format!("data.reports_dir=\"{}\"", ws.path().join("reports").display())),
+        set(format!(
+            "data.out_dir=\"{}\"",
+            ws.path().join("out").display()
+        )),
+        set(format!(
+            "data.reports_dir=\"{}\"",
+            ws.path().join("reports").display()
+        )),
         set("split.random.enabled=false".into()),
         set("split.actor_holdout.enabled=false".into()),
         set("split.actor_kfold.enabled=false".into()),
@@ -161,7 +173,10 @@ fn ravdess_and_emodb_cross_corpus_both_ways() {
     let out = run(&args);
     assert_exit(&out, 0);
     let log = common::stderr_of(&out);
-    assert!(log.contains("class boredom is only in corpus emodb"), "{log}");
+    assert!(
+        log.contains("class boredom is only in corpus emodb"),
+        "{log}"
+    );
 
     let rows = metrics(&ws.path().join("reports"));
     let shared = "shared: neutral happy sad angry fearful disgust";

@@ -70,7 +70,7 @@ fn extract_over_the_real_subset() {
 }
 
 /// The recommended `pipeline.toml`, every stage, over the real subset: segment rows, per-speaker
-/// normalisation, all three protocols, and the SVM at the level the README's ablation table
+/// normalisation, all three protocols, and the SVM at the level docs/accuracy.md's ablation table
 /// reports (random 0.7861, actor-kfold 0.6350 when measured), less a margin of a few points, so
 /// a regression in features, segments, normalisation, calibration or splitting shows here.
 #[test]
@@ -118,7 +118,7 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
     eprintln!("recommended config, svm: random {random:.4}, actor-kfold {kfold:.4}");
     assert!(random >= 0.75, "random {random}");
     assert!(kfold >= 0.60, "actor-kfold {kfold}");
-    // The ensemble with the MLP on 0.2 s rows: 0.7986 / 0.6508 (README, "Accuracy"); it must
+    // The ensemble with the MLP on 0.2 s rows: 0.7986 / 0.6508 (docs/accuracy.md); it must
     // not fall behind the SVM alone for new speakers.
     let (random_ens, kfold_ens) = (
         mean_accuracy("random", "ensemble"),

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{assert_exit, make_corpus, Workspace};
 use polars::prelude::DataFrame;
+use ser_pipeline::config::Config;
 use ser_pipeline::data::parquet;
+use ser_pipeline::models::load_model;
 
 /// Small models so the test is quick; every protocol on.
 const CONFIG: &str = r#"
@@ -203,7 +205,7 @@ fn all_stages_train_without_leakage_and_report() {
     assert!(!forest_dir.join("model.safetensors").exists());
     for model in ["mlp", "random_forest", "logistic_regression", "svm"] {
         let dir = ws.out("models").join(model);
-        let (card, clf) = ser_pipeline::stages::train::load_model(&dir).unwrap();
+        let (card, clf) = load_model::<Config>(&dir).unwrap();
         assert_eq!(card.labels.len(), 8);
         assert_eq!(card.feature_names.len(), 180);
         let features = parquet::read(&ws.out("features.parquet")).unwrap();

@@ -107,8 +107,11 @@ impl CorpusConfig {
         only("speaker_pattern", self.speaker_pattern.is_some(), "folders")?;
         let layout = match self.kind.as_str() {
             "folders" => Layout::Folders(
-                Folders::new(self.label_level.unwrap_or(1), self.speaker_pattern.as_deref())
-                    .map_err(|e| format!("corpora[{i}].{e}"))?,
+                Folders::new(
+                    self.label_level.unwrap_or(1),
+                    self.speaker_pattern.as_deref(),
+                )
+                .map_err(|e| format!("corpora[{i}].{e}"))?,
             ),
             "manifest" => Layout::Manifest(
                 self.manifest
@@ -122,7 +125,13 @@ impl CorpusConfig {
             (None, Layout::Manifest(file)) => {
                 file.parent().map(Path::to_path_buf).unwrap_or_default()
             }
-            (None, _) => return Err(format!("{}: required for kind = {:?}", at("root"), self.kind)),
+            (None, _) => {
+                return Err(format!(
+                    "{}: required for kind = {:?}",
+                    at("root"),
+                    self.kind
+                ))
+            }
         };
         Ok(Corpus {
             name: Arc::from(name),

@@ -223,7 +223,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["modality", "vocal_channel", "intensity", "statement", "repetition", "actor", "text", "version"]
+            [
+                "modality",
+                "vocal_channel",
+                "intensity",
+                "statement",
+                "repetition",
+                "actor",
+                "text",
+                "version"
+            ]
         );
     }
 }

@@ -6,8 +6,8 @@
 //! The file name does not give the actor's sex (CREMA-D lists it in VideoDemographics.csv):
 //! `gender` is null; a `manifest` corpus can carry it.
 
-use super::{name_error, stem, CorpusKind, Emotion, Extra, ExtraColumn, NameError, Parsed};
 use super::Vocabulary;
+use super::{name_error, stem, CorpusKind, Emotion, Extra, ExtraColumn, NameError, Parsed};
 
 #[derive(Debug, Clone, Copy)]
 pub struct CremaD;
@@ -50,7 +50,10 @@ impl CorpusKind for CremaD {
             return Err(name_error(self, format_args!("found {s:?}")));
         };
         if actor.len() != 4 || !actor.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(name_error(self, format_args!("actor {actor:?} is not 4 digits")));
+            return Err(name_error(
+                self,
+                format_args!("actor {actor:?} is not 4 digits"),
+            ));
         }
         if sentence.len() != 3 || !sentence.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(name_error(self, format_args!("sentence {sentence:?}")));

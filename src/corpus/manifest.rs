@@ -103,24 +103,24 @@ pub fn read(manifest: &Path, vocabulary: &Vocabulary) -> Result<Vec<Entry>, Stri
                 emotion: emotion_col,
                 passthrough: &passthrough,
             };
-            parse_row(manifest, line, path, &columns, row, vocabulary)
-                .and_then(|mut p| {
-                    if let Some(s) = cell(speaker_col) {
-                        p.speaker = Some(s.to_string());
-                    }
-                    if let Some(g) = cell(gender_col) {
-                        p.gender = Some(Gender::from_label(g).ok_or_else(|| {
-                            NameError(format!(
-                                "{} row {line} ({path}): gender {g:?} is not m/male/f/female",
-                                manifest.display()
-                            ))
-                        })?);
-                    }
-                    if let Some(s) = cell(split_col) {
-                        p.extras.insert(0, ("split".into(), Extra::Text(s.to_string())));
-                    }
-                    Ok(p)
-                })
+            parse_row(manifest, line, path, &columns, row, vocabulary).and_then(|mut p| {
+                if let Some(s) = cell(speaker_col) {
+                    p.speaker = Some(s.to_string());
+                }
+                if let Some(g) = cell(gender_col) {
+                    p.gender = Some(Gender::from_label(g).ok_or_else(|| {
+                        NameError(format!(
+                            "{} row {line} ({path}): gender {g:?} is not m/male/f/female",
+                            manifest.display()
+                        ))
+                    })?);
+                }
+                if let Some(s) = cell(split_col) {
+                    p.extras
+                        .insert(0, ("split".into(), Extra::Text(s.to_string())));
+                }
+                Ok(p)
+            })
         };
         entries.push(Entry {
             rel_path,
@@ -164,17 +164,15 @@ fn parse_row(
         .passthrough
         .iter()
         .filter_map(|&c| {
-            row[c]
-                .as_ref()
-                .map(|v| {
-                    let name = &columns.header[c];
-                    let name = if RESERVED.contains(&name.as_str()) {
-                        format!("manifest_{name}")
-                    } else {
-                        name.clone()
-                    };
-                    (name, Extra::Text(v.clone()))
-                })
+            row[c].as_ref().map(|v| {
+                let name = &columns.header[c];
+                let name = if RESERVED.contains(&name.as_str()) {
+                    format!("manifest_{name}")
+                } else {
+                    name.clone()
+                };
+                (name, Extra::Text(v.clone()))
+            })
         })
         .collect();
     Ok(Parsed {
@@ -220,7 +218,8 @@ fn read_cells(manifest: &Path) -> Result<Cells, String> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let fail = |e: &dyn std::fmt::Display| format!("cannot read manifest {}: {e}", manifest.display());
+    let fail =
+        |e: &dyn std::fmt::Display| format!("cannot read manifest {}: {e}", manifest.display());
     match ext.as_deref() {
         Some("csv") => {
             let mut reader = csv::ReaderBuilder::new()
@@ -304,7 +303,11 @@ mod tests {
         assert_eq!(entries[1].rel_path, "clips/b.wav");
         assert_eq!(entries[1].labels.as_ref().unwrap().emotion.label(), "happy");
         let err = |i: usize| entries[i].labels.as_ref().unwrap_err().to_string();
-        assert!(err(2).contains("unmapped label \"frustrated\""), "{}", err(2));
+        assert!(
+            err(2).contains("unmapped label \"frustrated\""),
+            "{}",
+            err(2)
+        );
         assert!(err(2).contains("clips/c.wav"), "{}", err(2));
         assert!(err(3).contains("more than once"), "{}", err(3));
         assert!(err(4).contains("no path"), "{}", err(4));
@@ -341,6 +344,9 @@ mod tests {
         assert_eq!(entries[1].abs_path, PathBuf::from("/abs/2.wav"));
         let p = entries[1].labels.as_ref().unwrap();
         assert_eq!(p.emotion.label(), "surprised");
-        assert_eq!(p.extras, vec![("take".to_string(), Extra::Text("2".into()))]);
+        assert_eq!(
+            p.extras,
+            vec![("take".to_string(), Extra::Text("2".into()))]
+        );
     }
 }

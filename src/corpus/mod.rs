@@ -8,6 +8,7 @@
 //! [`Labels`]: `corpus`, `speaker`, `emotion` (in the one [`vocabulary`]), `gender`, and the
 //! kind's extra columns. Parsing is pure; [`walk`] and [`manifest::read`] touch the file system.
 
+pub mod corpora;
 pub mod crema_d;
 pub mod emodb;
 pub mod emovo;
@@ -18,13 +19,12 @@ pub mod savee;
 pub mod tess;
 pub mod vocabulary;
 mod walk;
-pub mod corpora;
 
 use std::fmt;
 use std::sync::Arc;
 
-pub use vocabulary::{Emotion, Vocabulary};
 pub use corpora::{Corpora, Corpus, Layout, Listed};
+pub use vocabulary::{Emotion, Vocabulary};
 pub use walk::{walk, Found, WalkProblem, AUDIO_EXTENSIONS};
 
 /// Speaker sex, as the corpus documents it (a column read by people; `None` when unknown).

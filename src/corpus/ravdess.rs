@@ -293,7 +293,9 @@ mod tests {
         assert_eq!(l.actor, 12);
         assert_eq!(l.gender(), Gender::Female);
         assert_eq!(
-            RavdessName::parse("03-02-05-02-01-02-07.flac").unwrap().gender(),
+            RavdessName::parse("03-02-05-02-01-02-07.flac")
+                .unwrap()
+                .gender(),
             Gender::Male
         );
     }
@@ -325,11 +327,17 @@ mod tests {
         assert_eq!(p.speaker.as_deref(), Some("12"));
         assert_eq!(p.emotion.label(), "fearful");
         assert_eq!(p.gender, Some(Gender::Female));
-        let names: Vec<String> = Ravdess.extra_columns().into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = Ravdess
+            .extra_columns()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         let got: Vec<&String> = p.extras.iter().map(|(n, _)| n).collect();
         assert_eq!(got, names.iter().collect::<Vec<_>>());
         assert_eq!(p.extras[5].1, Extra::Int(12));
-        let err = Ravdess.parse("x/notes.wav", &Vocabulary::default()).unwrap_err();
+        let err = Ravdess
+            .parse("x/notes.wav", &Vocabulary::default())
+            .unwrap_err();
         assert!(err.0.contains("MM-VV-EE-II-SS-RR-AA"), "{err}");
     }
 
@@ -344,5 +352,4 @@ mod tests {
             }
         }
     }
-
 }

@@ -3,8 +3,8 @@
 //! or KL (all male), an emotion prefix E (a anger, d disgust, f fear, h happiness, n neutral,
 //! sa sadness, su surprise) and a two-digit sentence number.
 
-use super::{name_error, stem, CorpusKind, Emotion, Extra, ExtraColumn, Gender, NameError, Parsed};
 use super::Vocabulary;
+use super::{name_error, stem, CorpusKind, Emotion, Extra, ExtraColumn, Gender, NameError, Parsed};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Savee;
@@ -46,7 +46,10 @@ impl CorpusKind for Savee {
             }
         };
         if speaker.len() != 2 || !speaker.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(name_error(self, format_args!("speaker {speaker:?} in {rel_path:?}")));
+            return Err(name_error(
+                self,
+                format_args!("speaker {speaker:?} in {rel_path:?}"),
+            ));
         }
         let digits = code.trim_start_matches(|c: char| c.is_ascii_alphabetic());
         let prefix = &code[..code.len() - digits.len()];
@@ -60,9 +63,7 @@ impl CorpusKind for Savee {
             .map(|(_, e)| Emotion::canonical(e))
             .ok_or_else(|| name_error(self, format_args!("emotion prefix {prefix:?}")))?;
         let speaker = speaker.to_ascii_uppercase();
-        let gender = SPEAKERS
-            .contains(&speaker.as_str())
-            .then_some(Gender::Male);
+        let gender = SPEAKERS.contains(&speaker.as_str()).then_some(Gender::Male);
         Ok(Parsed {
             speaker: Some(speaker),
             emotion: vocabulary.remap(emotion),
@@ -95,7 +96,11 @@ mod tests {
             ("DC_n30.wav", "neutral"),
             ("JE_su07.wav", "surprised"),
         ] {
-            assert_eq!(Savee.parse(name, &v).unwrap().emotion.label(), emotion, "{name}");
+            assert_eq!(
+                Savee.parse(name, &v).unwrap().emotion.label(),
+                emotion,
+                "{name}"
+            );
         }
     }
 

@@ -6,8 +6,8 @@
 //! The emotion is the last `_` field, read through the vocabulary's synonyms (so a copy with
 //! `..._pleasant_surprised.wav` or `..._Fear.wav` parses too).
 
-use super::{name_error, stem, CorpusKind, Extra, ExtraColumn, Gender, NameError, Parsed};
 use super::Vocabulary;
+use super::{name_error, stem, CorpusKind, Extra, ExtraColumn, Gender, NameError, Parsed};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Tess;
@@ -88,7 +88,11 @@ mod tests {
             ("YAF_bite_pleasant_surprised.wav", "surprised"),
             ("OAF_boat_sad.wav", "sad"),
         ] {
-            assert_eq!(Tess.parse(name, &v).unwrap().emotion.label(), emotion, "{name}");
+            assert_eq!(
+                Tess.parse(name, &v).unwrap().emotion.label(),
+                emotion,
+                "{name}"
+            );
         }
     }
 

@@ -192,7 +192,11 @@ mod tests {
             (" neutral ", "neutral"),
             ("Boredom", "boredom"),
         ] {
-            assert_eq!(v.resolve(raw).map(|e| e.to_string()), Some(want.into()), "{raw}");
+            assert_eq!(
+                v.resolve(raw).map(|e| e.to_string()),
+                Some(want.into()),
+                "{raw}"
+            );
         }
         assert_eq!(v.resolve("frustrated"), None);
         assert_eq!(v.resolve(""), None);

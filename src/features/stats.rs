@@ -229,4 +229,11 @@ mod tests {
         assert!(pool(frames.view(), Stat::Median)[0].is_nan());
         assert!(pool(frames.view(), Stat::Min)[0].is_nan());
     }
+
+    #[test]
+    fn std_of_constant_frames_is_zero_and_mean_is_the_value() {
+        let frames = Array2::from_elem((5, 3), 2.5);
+        assert_eq!(pool(frames.view(), Stat::Mean), vec![2.5; 3]);
+        assert_eq!(pool(frames.view(), Stat::Std), vec![0.0; 3]);
+    }
 }

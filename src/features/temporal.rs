@@ -147,6 +147,14 @@ pub fn nonsilent_span(
     (start < end).then_some((start, end))
 }
 
+/// `librosa.effects.trim(y, top_db=top_db, frame_length=frame_length, hop_length=hop)`'s
+/// `[start, end)` span of `y` (see [`nonsilent_span`]): from the first to the last frame whose
+/// RMS is within `top_db` dB of the loudest frame's. When that would leave nothing (librosa
+/// returns an empty signal then), the whole signal: `(0, y.len())`.
+pub fn trim(y: &[f32], top_db: f64, frame_length: usize, hop: usize) -> (usize, usize) {
+    nonsilent_span(y, top_db, frame_length, hop).unwrap_or((0, y.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

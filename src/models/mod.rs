@@ -2,10 +2,19 @@
 //! (`Params::check`), and fitting returns a separate fitted model, so an unfitted model cannot
 //! predict. Inputs are standardised feature rows (`preprocess::Scaler`), labels class ids
 //! `0..n_classes` (`preprocess::LabelEncoder`).
+//!
+//! One file per model (`mlp.rs`, `svm.rs`, and smartcore's forest and logistic regression in
+//! `smart.rs`); a saved model's cards in `card.rs`, and saving and loading a model folder in
+//! `persist.rs`, shared by `train`, `predict` and `serve`.
 
+pub mod card;
 pub mod mlp;
+pub mod persist;
 pub mod smart;
 pub mod svm;
+
+pub use self::card::{EnsembleCard, ModelCard};
+pub use self::persist::{load_model, Fitted};
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};

@@ -12,9 +12,6 @@ use crate::data::{self, parquet};
 use crate::metrics::{self, Criteria, Report};
 use crate::report;
 
-/// `[evaluate]`.
-pub type EvaluateConfig = Criteria;
-
 /// Header of `reports/metrics.csv`.
 pub const METRICS_HEADER: &[&str] = &[
     "protocol",
@@ -113,7 +110,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             y_pred: Vec::new(),
         });
         // Pooled by label id of the run's labels.
-        let back = |c: &usize| labels.iter().position(|l| *l == shown[*c]).expect("a label");
+        let back = |c: &usize| {
+            labels
+                .iter()
+                .position(|l| *l == shown[*c])
+                .expect("a label")
+        };
         pool.y_true.extend(g.y_true.iter().map(back));
         pool.y_pred.extend(g.y_pred.iter().map(back));
         per_fold.entry((p.clone(), m.clone())).or_default().push(r);
@@ -144,9 +146,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
                 (!of.is_empty()).then(|| (c, of.iter().sum::<f64>() / of.len() as f64))
             })
             .collect();
-        let (weakest, min_recall) = recalls
-            .iter()
-            .fold((0, f64::INFINITY), |b, &(c, v)| if v < b.1 { (c, v) } else { b });
+        let (weakest, min_recall) =
+            recalls.iter().fold(
+                (0, f64::INFINITY),
+                |b, &(c, v)| if v < b.1 { (c, v) } else { b },
+            );
         let acc_pass = acc > criteria.min_accuracy;
         let f1_pass = macro_f1 > criteria.min_macro_f1;
         let rec_pass = min_recall > criteria.min_class_recall;

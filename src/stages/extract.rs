@@ -387,7 +387,10 @@ fn previous_rows(
                 .context("no file stamps in its metadata")?,
         )
         .context("unreadable file stamps in its metadata")?;
-        Ok(Some((tables::feature_rows(&df, &paths.schema, names)?, inputs)))
+        Ok(Some((
+            tables::feature_rows(&df, &paths.schema, names)?,
+            inputs,
+        )))
     };
     let previous = || -> Result<Option<ByFile>> {
         let Some((rows, inputs)) = read(&path)? else {

@@ -17,9 +17,9 @@ use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::corpus::Corpora;
-use crate::tables::LabelSchema;
 use crate::features::SegmentScale;
 use crate::progress;
+use crate::tables::LabelSchema;
 
 /// A stage of the pipeline, in run order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

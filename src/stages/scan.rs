@@ -68,7 +68,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     warn_mixed_rates(&rows, settings.config.audio.sample_rate);
 
     let skipped = super::manifest_skips(&rows);
-    for (s, r) in skipped.iter().zip(rows.iter().filter(|r| r.status != Status::Ok)) {
+    for (s, r) in skipped
+        .iter()
+        .zip(rows.iter().filter(|r| r.status != Status::Ok))
+    {
         let file = corpora
             .resolve(&r.corpus, &r.path)
             .unwrap_or_else(|| s.path.clone().into());
@@ -178,4 +181,3 @@ fn warn_mixed_rates(rows: &[ManifestRow], resample_to: Option<u32>) {
         );
     }
 }
-

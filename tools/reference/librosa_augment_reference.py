@@ -1,6 +1,7 @@
-"""Reference values for src/augment.rs (test `matches_librosa_reference`): librosa 0.11's
-time_stretch and pitch_shift (res_type="fft") on a deterministic test signal, printed as Rust
-constants, plus scipy.signal.resample known answers. Versions: tools/reference/requirements.txt.
+"""Reference values for src/augment/pitch_shift.rs (test `matches_librosa_reference`): librosa
+0.11's time_stretch and pitch_shift (res_type="fft") on a deterministic test signal, printed as
+Rust constants, plus scipy.signal.resample known answers (src/augment/resample.rs). Versions:
+tools/reference/requirements.txt.
 
     /tmp/refvenv/bin/python tools/reference/librosa_augment_reference.py
 """

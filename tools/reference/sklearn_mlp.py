@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference runs of scikit-learn's MLPClassifier for the parity tests of `src/models/mlp.rs`.
+"""Reference runs of scikit-learn's MLPClassifier for the parity tests of `src/models/mlp/`.
 
 Writes, relative to the repository root:
   tests/fixtures/sklearn_mlp/trajectory.json

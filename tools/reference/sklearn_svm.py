@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference for `src/models/svm.rs`: scikit-learn's SVC(kernel="rbf") on small seeded problems.
+"""Reference for `src/models/svm/`: scikit-learn's SVC(kernel="rbf") on small seeded problems.
 Writes tests/fixtures/sklearn_svm/cases.json, read by tests/svm_parity.rs. Pins:
 tools/reference/requirements-sklearn.txt (scikit-learn 1.9.1, numpy 2.4.6).
 

@@ -1,22 +1,33 @@
 //! `pipeline.toml`: the run's configuration. Every key has a default (so an empty file, or no
 //! file, is a valid config); unknown keys, wrong types and impossible values are rejected
 //! before any work starts, naming the key.
+//!
+//! One file per section the stages read: `corpora.rs` (`[[corpora]]`, `[labels]`),
+//! `augment.rs` (`[augment]`), `train.rs` (`[train]`), `models.rs` (`[models]`), `evaluate.rs`
+//! (`[evaluate]`); `[data]`, `[audio]` and `[run]` are here. `[features]` and `[split]` are the numeric modules' own parameter types
+//! ([`FeatureParams`], [`SplitConfig`]), as are the models' hyperparameters: the configuration
+//! gathers them, and the stages take the configuration.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod augment;
 pub mod corpora;
-
-pub use corpora::{CorpusConfig, LabelsConfig};
+pub mod evaluate;
+pub mod models;
+pub mod train;
 
 use crate::corpus::Corpora;
 use crate::features::{FeatureParams, SegmentScale};
 use crate::split::SplitConfig;
-use crate::stages::augment::AugmentConfig;
-use crate::stages::evaluate::EvaluateConfig;
-use crate::stages::train::{ModelKind, ModelsConfig, TrainConfig};
+
+pub use self::augment::{AugmentClasses, AugmentConfig};
+pub use self::corpora::{CorpusConfig, LabelsConfig};
+pub use self::evaluate::EvaluateConfig;
+pub use self::models::{ModelKind, ModelsConfig};
+pub use self::train::{AugmentedUse, TrainConfig};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -195,17 +206,7 @@ impl Config {
         self.models
             .check()
             .map_err(|e| ConfigError::Value(e.to_string()))?;
-        for (key, v) in [
-            ("evaluate.min_accuracy", self.evaluate.min_accuracy),
-            ("evaluate.min_macro_f1", self.evaluate.min_macro_f1),
-            ("evaluate.min_class_recall", self.evaluate.min_class_recall),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(ConfigError::Value(format!(
-                    "{key}: must be in [0, 1], got {v}"
-                )));
-            }
-        }
+        evaluate::check(&self.evaluate).map_err(ConfigError::Value)?;
         if self.data.row_group_rows == 0 {
             return Err(ConfigError::Value(
                 "data.row_group_rows: must be >= 1".to_string(),

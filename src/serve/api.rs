@@ -1,0 +1,162 @@
+//! The handlers: `GET /api/model`, `POST /api/predict` (decode and judge the upload on a
+//! blocking thread, within the duration limit) and the JSON 404 for any other path.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::upload::{
+    clearly_not_audio, extension_hint, file_from_multipart, header_str, mime_essence, read_body,
+    Upload,
+};
+use super::AppState;
+use crate::audio::{self, AudioError};
+
+pub(super) async fn not_found(req: Request) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such page: {}", req.uri().path()),
+    )
+    .into_response()
+}
+
+pub(super) async fn api_model(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.model_info.clone())
+}
+
+pub(super) async fn api_predict(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(body, &parts.headers, state.max_body).await?;
+    let content_type = header_str(&parts.headers, header::CONTENT_TYPE);
+    let upload = if mime_essence(&content_type) == "multipart/form-data" {
+        file_from_multipart(Request::from_parts(parts, Body::from(bytes))).await?
+    } else {
+        Upload {
+            bytes,
+            content_type,
+            file_name: None,
+        }
+    };
+    if upload.bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "the upload is empty: send a WAV or FLAC file",
+        ));
+    }
+    if clearly_not_audio(&upload.content_type) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "{} is not audio: send a WAV or FLAC file",
+                mime_essence(&upload.content_type)
+            ),
+        ));
+    }
+    let _permit = state
+        .workers
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    let worker_state = Arc::clone(&state);
+    match tokio::task::spawn_blocking(move || analyse(&worker_state, &upload)).await {
+        Ok(result) => result.map(Json),
+        Err(e) => {
+            log::error!("serve: analysing a clip failed: {e}");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error while analysing the clip",
+            ))
+        }
+    }
+}
+
+/// Decodes and predicts one upload (on a blocking thread).
+fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
+    let internal = |e: std::io::Error| {
+        log::error!("serve: cannot stage the upload: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot stage the upload on the server",
+        )
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("ser-upload-")
+        .suffix(&format!(".{}", extension_hint(upload)))
+        .tempfile()
+        .map_err(internal)?;
+    file.write_all(&upload.bytes).map_err(internal)?;
+    file.flush().map_err(internal)?;
+    let path = file.path();
+
+    let audio_error = |e: AudioError| match e {
+        AudioError::Open(io) => internal(io),
+        other => {
+            let essence = mime_essence(&upload.content_type);
+            let known = matches!(
+                essence.as_str(),
+                "audio/wav"
+                    | "audio/x-wav"
+                    | "audio/wave"
+                    | "audio/vnd.wave"
+                    | "audio/flac"
+                    | "audio/x-flac"
+            );
+            if essence.starts_with("audio/") && !known {
+                ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!("{essence} is not supported: send a WAV or FLAC file ({other})"),
+                )
+            } else {
+                ApiError::bad_request(other.to_string())
+            }
+        }
+    };
+    let too_long = |seconds: f64| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the clip is {seconds:.1} s long: this server analyses at most {} s",
+                state.max_duration_s
+            ),
+        )
+    };
+    let header = audio::read_header(path).map_err(audio_error)?;
+    if let Some(seconds) = header.duration_s() {
+        if seconds > state.max_duration_s {
+            return Err(too_long(seconds));
+        }
+    }
+    let audio = audio::decode(path).map_err(audio_error)?;
+    drop(file);
+    let duration = audio.duration_s();
+    if duration > state.max_duration_s {
+        return Err(too_long(duration));
+    }
+    let prediction = state
+        .predictor
+        .predict_audio(audio)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")))?;
+    let probabilities: Map<String, Value> = prediction
+        .probabilities
+        .iter()
+        .map(|(label, p)| (label.clone(), json!(p)))
+        .collect();
+    Ok(json!({
+        "emotion": prediction.emotion,
+        "probabilities": probabilities,
+        "model": state.predictor.model,
+        "duration_s": prediction.duration_s,
+        "sample_rate": header.sample_rate,
+        "channels": header.channels,
+        "speaker_statistics": prediction.speaker_statistics,
+    }))
+}
