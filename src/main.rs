@@ -209,7 +209,34 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     if files.is_empty() {
         anyhow::bail!("predict: no audio files (.wav, .flac) in the inputs");
     }
-    let results = predict_files(&predictor, &files, args.population_statistics);
+    let kind = match args.corpus.as_deref() {
+        Some(name) => Some(ser_pipeline::corpus::file_name_kind(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "predict --corpus {name:?}: not a file-name kind (ravdess, emodb, emovo, \
+                 crema_d, tess, savee)"
+            )
+        })?),
+        None => None,
+    };
+    let (kind_used, speakers) = ser_pipeline::predict::speakers_of(&files, kind);
+    if predictor.speaker_normalised() {
+        let named = speakers.iter().filter(|s| s.is_some()).count();
+        match kind_used {
+            Some(k) => log::info!(
+                "predict: {named} of {} files name their speaker ({k} names); a speaker with \
+                 {} or more of them is standardised on their own statistics, every other file \
+                 on the training speakers' average",
+                files.len(),
+                ser_pipeline::predict::MIN_SPEAKER_RECORDINGS
+            ),
+            None => log::info!(
+                "predict: no file name follows a known corpus convention, so no file's \
+                 speaker is known: every file is standardised on the training speakers' \
+                 average statistics (--corpus KIND names the convention)"
+            ),
+        }
+    }
+    let results = predict_files(&predictor, &files, &speakers, args.population_statistics);
     for r in results.iter().filter(|r| r.error.is_some()) {
         log::warn!(
             "predict: skipped {}: {}",

@@ -349,4 +349,34 @@ train = ["svm"]
     for i in (0..truth.len()).filter(|&i| p_protocol[i] == "cross_corpus") {
         assert_eq!(boredom.get(i), Some(0.0));
     }
+
+    // predict groups EmoDB-named files by speaker (14 recordings each: their own statistics);
+    // the same audio under a name no convention reads gets the average speaker's.
+    let emodb: Vec<std::path::PathBuf> = std::fs::read_dir(ws.path().join("emodb"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let rows = ws.predict_json("svm", &[], &emodb);
+    assert_eq!(rows.len(), 42);
+    assert!(
+        rows.iter().all(|r| r["speaker_statistics"] == "own"),
+        "{rows:?}"
+    );
+    let lone = ws.path().join("my clip.wav");
+    std::fs::copy(&emodb[0], &lone).unwrap();
+    let rows = ws.predict_json("svm", &[], &[lone]);
+    assert_eq!(rows[0]["speaker_statistics"], "population");
+    // --corpus names the convention; a kind that reads none of the names finds no speaker.
+    let rows = ws.predict_json("svm", &["--corpus", "tess"], &emodb);
+    assert!(rows.iter().all(|r| r["speaker_statistics"] == "population"));
+    let out = ws
+        .cmd(&["predict", "--corpus", "timit", "--model", "out/models/svm"])
+        .args(&emodb)
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&out).contains("not a file-name kind"),
+        "{}",
+        stderr_of(&out)
+    );
 }

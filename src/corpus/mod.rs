@@ -189,6 +189,24 @@ pub const KIND_NAMES: &[&str] = &[
     "ravdess", "emodb", "emovo", "crema_d", "tess", "savee", "folders", "manifest",
 ];
 
+/// The file-name kind that reads the most of `paths` (file names, or `/`-separated paths), in
+/// [`FILE_NAME_KINDS`] order on a tie; `None` when no kind reads any. For `predict`, which is
+/// given files, not a configured corpus.
+pub fn guess_kind(paths: &[&str]) -> Option<&'static dyn CorpusKind> {
+    let vocabulary = Vocabulary::default();
+    let mut best: Option<(&'static dyn CorpusKind, usize)> = None;
+    for &kind in FILE_NAME_KINDS {
+        let n = paths
+            .iter()
+            .filter(|p| kind.parse(p, &vocabulary).is_ok())
+            .count();
+        if n > 0 && best.is_none_or(|(_, m)| n > m) {
+            best = Some((kind, n));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
 /// The file-name kind called `name`.
 pub fn file_name_kind(name: &str) -> Option<&'static dyn CorpusKind> {
     FILE_NAME_KINDS.iter().copied().find(|k| k.name() == name)
@@ -219,6 +237,22 @@ mod tests {
             assert_eq!(file_name_kind(k.name()).unwrap().name(), k.name());
         }
         assert!(file_name_kind("folders").is_none());
+    }
+
+    #[test]
+    fn the_kind_that_reads_most_names_is_guessed() {
+        let names = [
+            "03a01Fa.wav",
+            "08b02Wb.wav",
+            "03-01-01-01-01-01-01.wav",
+            "notes.wav",
+        ];
+        assert_eq!(guess_kind(&names).unwrap().name(), "emodb");
+        assert_eq!(
+            guess_kind(&["x/03-01-06-01-02-01-12.wav"]).unwrap().name(),
+            "ravdess"
+        );
+        assert!(guess_kind(&["my recording.wav"]).is_none());
     }
 
     #[test]
