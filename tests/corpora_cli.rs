@@ -185,8 +185,21 @@ map = { "Frustrated" = "angry", "calm" = "neutral" }
     tone(&ws.corpus().join("Frustrated/a.wav"), 1);
     tone(&ws.corpus().join("Calm/b.wav"), 2);
     tone(&ws.corpus().join("JOY/c.wav"), 3);
+    // One file at another rate: without audio.sample_rate, scan warns once.
+    write_wav16(
+        &ws.corpus().join("JOY/d.wav"),
+        &voice(3, 4, 1, 8000, 0.3),
+        1,
+        8000,
+    );
     let out = ws.cmd(&["run", "--stage", "scan"]).output().unwrap();
     assert_exit(&out, 0);
+    let log = stderr_of(&out);
+    assert_eq!(
+        log.matches("mix sample rates (8000, 16000 Hz)").count(),
+        1,
+        "{log}"
+    );
     let rows = manifest(&ws);
     // One corpus: paths are relative to its root, as they always were.
     assert_eq!(rows["Frustrated/a.wav"][2], "angry");

@@ -62,7 +62,7 @@ fn extract_writes_one_row_per_file_with_the_librarys_features() {
             "mfcc_mean_00"
         ]
     );
-    assert_eq!(&columns[13..], &names[..]);
+    assert_eq!(&columns[15..], &names[..]);
 
     // Labels come from the names: actor 1 is male, emotion 05 is angry.
     let emotion = strings(&df, "emotion");
