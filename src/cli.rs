@@ -105,6 +105,12 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// The file-name convention that names each file's speaker (ravdess, emodb, emovo,
+    /// crema_d, tess, savee), so a speaker with enough recordings gets their own statistics.
+    /// Default: the convention that reads the most of the names; none, the average speaker.
+    #[arg(long, value_name = "KIND")]
+    pub corpus: Option<String>,
+
     /// For a model trained with per-speaker normalisation: standardise every file with the
     /// training speakers' average statistics, as a lone clip is, even for speakers with enough
     /// recordings here for their own (to measure what a lone clip of a new speaker gets).

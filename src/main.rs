@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use ser_pipeline::cli::{Cli, Command, DownloadArgs, LogFormat, PredictArgs, RunArgs, StageArg};
@@ -121,7 +121,15 @@ fn config_path(explicit: Option<&Path>) -> Option<&Path> {
 fn load_config(args: &RunArgs) -> Result<Config> {
     let mut config = Config::load_with_overrides(config_path(args.config.as_deref()), &args.set)?;
     if let Some(root) = &args.data_root {
-        config.data.root = root.clone();
+        match config.corpora.as_mut_slice() {
+            [] => config.data.root = root.clone(),
+            [one] => one.root = Some(root.clone()),
+            several => bail!(
+                "--data-root sets the root of one corpus, but {} are configured ([[corpora]]); \
+                 set each root in the config",
+                several.len()
+            ),
+        }
     }
     if let Some(threads) = args.threads {
         config.run.threads = threads;
@@ -153,7 +161,7 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
         .num_threads(settings.config.run.threads)
         .build()
         .context("cannot start the worker threads")?;
-    let paths = stages::Paths::new(&settings.config);
+    let paths = stages::Paths::new(&settings.config)?;
     let _lock = RunLock::acquire(
         &paths.out_dir,
         args.wait.map(std::time::Duration::from_secs),
@@ -201,7 +209,34 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     if files.is_empty() {
         anyhow::bail!("predict: no audio files (.wav, .flac) in the inputs");
     }
-    let results = predict_files(&predictor, &files, args.population_statistics);
+    let kind = match args.corpus.as_deref() {
+        Some(name) => Some(ser_pipeline::corpus::file_name_kind(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "predict --corpus {name:?}: not a file-name kind (ravdess, emodb, emovo, \
+                 crema_d, tess, savee)"
+            )
+        })?),
+        None => None,
+    };
+    let (kind_used, speakers) = ser_pipeline::predict::speakers_of(&files, kind);
+    if predictor.speaker_normalised() {
+        let named = speakers.iter().filter(|s| s.is_some()).count();
+        match kind_used {
+            Some(k) => log::info!(
+                "predict: {named} of {} files name their speaker ({k} names); a speaker with \
+                 {} or more of them is standardised on their own statistics, every other file \
+                 on the training speakers' average",
+                files.len(),
+                ser_pipeline::predict::MIN_SPEAKER_RECORDINGS
+            ),
+            None => log::info!(
+                "predict: no file name follows a known corpus convention, so no file's \
+                 speaker is known: every file is standardised on the training speakers' \
+                 average statistics (--corpus KIND names the convention)"
+            ),
+        }
+    }
+    let results = predict_files(&predictor, &files, &speakers, args.population_statistics);
     for r in results.iter().filter(|r| r.error.is_some()) {
         log::warn!(
             "predict: skipped {}: {}",
@@ -279,7 +314,7 @@ fn default_model(given: Option<&Path>) -> Result<std::path::PathBuf> {
         return Ok(dir.to_path_buf());
     }
     let config = Config::load_with_overrides(config_path(None), &[])?;
-    let models = stages::Paths::new(&config).models_dir();
+    let models = stages::Paths::new(&config)?.models_dir();
     let dir = ser_pipeline::predict::default_model_dir(&models)?;
     log::info!("using the model in {} (no --model given)", dir.display());
     Ok(dir)

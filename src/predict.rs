@@ -423,14 +423,46 @@ pub struct FileResult {
     pub error: Option<String>,
 }
 
+/// Each file's speaker by a corpus kind's file-name convention (`kind`, else the kind that
+/// reads the most of the names, [`crate::corpus::guess_kind`]), and the kind used; `None` for
+/// a file the kind cannot read. Paths are read from the file name and its parent folders.
+pub fn speakers_of(
+    files: &[std::path::PathBuf],
+    kind: Option<&'static dyn crate::corpus::CorpusKind>,
+) -> (Option<&'static str>, Vec<Option<String>>) {
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let parts: Vec<String> = f
+                .components()
+                .rev()
+                .take(3)
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            parts.into_iter().rev().collect::<Vec<_>>().join("/")
+        })
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Some(kind) = kind.or_else(|| crate::corpus::guess_kind(&refs)) else {
+        return (None, vec![None; files.len()]);
+    };
+    let vocabulary = crate::corpus::Vocabulary::default();
+    let speakers = refs
+        .iter()
+        .map(|n| kind.parse(n, &vocabulary).ok().and_then(|p| p.speaker))
+        .collect();
+    (Some(kind.name()), speakers)
+}
+
 /// Predicts every file; a file that cannot be read gets an error, the rest are predicted. With a
-/// per-speaker-normalised model, the files of a RAVDESS actor (by name) are standardised on
-/// that actor's own statistics when there are at least [`MIN_SPEAKER_RECORDINGS`] of them, and
-/// every other file on the training speakers' average ([`ModelCard::speaker_population`]);
-/// with `population_only`, every file on the average.
+/// per-speaker-normalised model, the files of one speaker (`speakers[i]`, from
+/// [`speakers_of`]) are standardised on that speaker's own statistics when there are at least
+/// [`MIN_SPEAKER_RECORDINGS`] of them, and every other file on the training speakers' average
+/// ([`ModelCard::speaker_population`]); with `population_only`, every file on the average.
 pub fn predict_files(
     predictor: &Predictor,
     files: &[std::path::PathBuf],
+    speakers: &[Option<String>],
     population_only: bool,
 ) -> Vec<FileResult> {
     use rayon::prelude::*;
@@ -447,13 +479,15 @@ pub fn predict_files(
         .collect();
     let ok: Vec<usize> = (0..files.len()).filter(|&i| extracted[i].is_ok()).collect();
     // Each readable file's speaker, when it has enough recordings here to standardise on.
+    let mut ids: std::collections::BTreeMap<&str, u32> = Default::default();
     let actors: Vec<Option<u32>> = ok
         .iter()
         .map(|&i| {
-            let name = files[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
-            crate::corpus::Labels::parse(name)
-                .ok()
-                .map(|l| u32::from(l.actor))
+            let next = ids.len() as u32;
+            speakers
+                .get(i)
+                .and_then(Option::as_deref)
+                .map(|s| *ids.entry(s).or_insert(next))
         })
         .collect();
     let mut counts: std::collections::HashMap<u32, usize> = Default::default();

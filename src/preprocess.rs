@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::Emotion;
 
-/// Emotions <-> class ids `0..n`, in RAVDESS code order (neutral, calm, happy, sad, angry,
-/// fearful, disgust, surprised), restricted to the classes a model is trained on.
+/// Emotions <-> class ids `0..n`, in the vocabulary's order (neutral, calm, happy, sad, angry,
+/// fearful, disgust, surprised, boredom, contempt, then other names alphabetically; for
+/// RAVDESS its code order), restricted to the classes a model is trained on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelEncoder {
     classes: Vec<Emotion>,
@@ -43,12 +44,12 @@ impl LabelEncoder {
     }
 
     /// The id of a class, `None` for a class the encoder does not know (excluded or unseen).
-    pub fn encode(&self, e: Emotion) -> Option<usize> {
-        self.classes.binary_search(&e).ok()
+    pub fn encode(&self, e: &Emotion) -> Option<usize> {
+        self.classes.binary_search(e).ok()
     }
 
-    pub fn decode(&self, id: usize) -> Emotion {
-        self.classes[id]
+    pub fn decode(&self, id: usize) -> &Emotion {
+        &self.classes[id]
     }
 
     /// Class names in id order, for tables and reports.
@@ -131,17 +132,19 @@ impl Scaler {
 }
 
 /// Per-speaker standardisation: one [`Scaler`] per speaker, fitted on that speaker's rows.
+/// Speakers are keys of any ordered type (`corpus/speaker` strings in the pipeline); the
+/// order of the keys is the order the population statistics are summed in.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerNorm {
-    by_speaker: std::collections::BTreeMap<u8, Scaler>,
+pub struct SpeakerNorm<K: Ord + Clone + std::fmt::Display = std::sync::Arc<str>> {
+    by_speaker: std::collections::BTreeMap<K, Scaler>,
 }
 
-impl SpeakerNorm {
+impl<K: Ord + Clone + std::fmt::Display> SpeakerNorm<K> {
     /// Fits a scaler per distinct speaker in `speakers` (row `i` is spoken by `speakers[i]`).
-    pub fn fit(x: ArrayView2<'_, f64>, speakers: &[u8]) -> SpeakerNorm {
-        let mut rows: std::collections::BTreeMap<u8, Vec<usize>> = Default::default();
-        for (i, &s) in speakers.iter().enumerate() {
-            rows.entry(s).or_default().push(i);
+    pub fn fit(x: ArrayView2<'_, f64>, speakers: &[K]) -> SpeakerNorm<K> {
+        let mut rows: std::collections::BTreeMap<K, Vec<usize>> = Default::default();
+        for (i, s) in speakers.iter().enumerate() {
+            rows.entry(s.clone()).or_default().push(i);
         }
         SpeakerNorm {
             by_speaker: rows
@@ -173,7 +176,7 @@ impl SpeakerNorm {
     }
 
     /// Standardises each row with its speaker's scaler; a speaker not seen by `fit` is an error.
-    pub fn apply(&self, x: &mut Array2<f64>, speakers: &[u8]) -> Result<(), String> {
+    pub fn apply(&self, x: &mut Array2<f64>, speakers: &[K]) -> Result<(), String> {
         for (row, s) in x.rows_mut().into_iter().zip(speakers) {
             self.by_speaker
                 .get(s)
@@ -192,12 +195,22 @@ mod tests {
 
     #[test]
     fn encoder_uses_code_order_and_drops_excluded() {
-        use Emotion::*;
-        let enc = LabelEncoder::fit([Sad, Neutral, Angry, Sad, Calm], &[Calm]);
-        assert_eq!(enc.classes(), &[Neutral, Sad, Angry]);
-        assert_eq!(enc.encode(Sad), Some(1));
-        assert_eq!(enc.encode(Calm), None);
-        assert_eq!(enc.decode(2), Angry);
+        let e = Emotion::canonical;
+        let (sad, neutral, angry, calm) = (e("sad"), e("neutral"), e("angry"), e("calm"));
+        let enc = LabelEncoder::fit(
+            [
+                sad.clone(),
+                neutral.clone(),
+                angry.clone(),
+                sad.clone(),
+                calm.clone(),
+            ],
+            std::slice::from_ref(&calm),
+        );
+        assert_eq!(enc.classes(), &[neutral, sad.clone(), angry.clone()]);
+        assert_eq!(enc.encode(&sad), Some(1));
+        assert_eq!(enc.encode(&calm), None);
+        assert_eq!(enc.decode(2), &angry);
         assert_eq!(enc.labels(), ["neutral", "sad", "angry"]);
     }
 
@@ -218,7 +231,7 @@ mod tests {
     #[test]
     fn speaker_norm_centres_each_speaker() {
         let x = array![[1.0, 5.0], [3.0, 5.0], [10.0, 0.0], [14.0, 2.0]];
-        let speakers = [1, 1, 2, 2];
+        let speakers = [1u8, 1, 2, 2];
         let norm = SpeakerNorm::fit(x.view(), &speakers);
         let mut z = x.clone();
         norm.apply(&mut z, &speakers).unwrap();

@@ -3,27 +3,52 @@
 //!
 //! - `random`: stratified holdout per seed (the original project's setting; the two repetitions
 //!   of one actor's sentence can land on both sides, so it flatters);
-//! - `actor_holdout`: fixed test actors, every other actor trains (speaker-independent);
-//! - `actor_kfold`: k folds grouped by actor (actor `a`, in sorted order `i`, tests in fold
-//!   `i % k`), so with actors 01-20 and k = 5 each fold tests 4 actors, 2 male and 2 female.
+//! - `actor_holdout`: fixed test speakers, every other speaker trains (speaker-independent);
+//! - `actor_kfold`: k folds grouped by speaker (speaker `s`, in sorted order `i`, tests in fold
+//!   `i % k`), so with RAVDESS actors 01-20 and k = 5 each fold tests 4 actors, 2 male and 2
+//!   female;
+//! - `leave_one_speaker_out`: one fold per speaker;
+//! - `leave_one_corpus_out` and `cross_corpus`: train on some corpora, test on others, on the
+//!   classes both sides share.
+//!
+//! "Actor" is a corpus's speaker: speakers are `corpus/speaker` keys, unique across corpora.
+//! Recordings without a speaker take part in the random split only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::Gender;
+
 /// One train/test partition of the rows of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
-    /// `random`, `actor_holdout` or `actor_kfold`.
+    /// `random`, `actor_holdout`, `actor_kfold`, `leave_one_speaker_out`,
+    /// `leave_one_corpus_out` or `cross_corpus`.
     pub protocol: &'static str,
-    /// Which partition of the protocol: `seed-1`, `holdout`, `fold-0`, ...
+    /// Which partition of the protocol: `seed-1`, `holdout`, `fold-0`, `ravdess/03`,
+    /// `emodb`, `ravdess->emodb`, ...
     pub fold: String,
     /// Row indices, ascending.
     pub train: Vec<usize>,
     pub test: Vec<usize>,
+    /// Cross-corpus splits: the classes both sides share (ascending), to which both sides
+    /// were restricted; `None` for the other protocols.
+    pub shared_classes: Option<Vec<usize>>,
+}
+
+/// What the protocols know of each row besides its class.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Groups {
+    /// Each row's speaker as `corpus/speaker`; `None` when its corpus does not say.
+    pub speakers: Vec<Option<Arc<str>>>,
+    pub genders: Vec<Option<Gender>>,
+    pub corpora: Vec<Arc<str>>,
 }
 
 /// The protocols to evaluate, from `[split]` in `pipeline.toml`.
@@ -33,6 +58,8 @@ pub struct SplitConfig {
     pub random: RandomConfig,
     pub actor_holdout: ActorHoldoutConfig,
     pub actor_kfold: ActorKfoldConfig,
+    pub leave_one_speaker_out: LeaveOneSpeakerOutConfig,
+    pub cross_corpus: CrossCorpusConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,19 +82,49 @@ impl Default for RandomConfig {
     }
 }
 
+/// A speaker named in the config: a number (`17` matches RAVDESS's actor `17`, or any
+/// corpus's speaker `17`/`017`), a speaker id (`"03"`, `"f1"`), or a `corpus/speaker` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SpeakerId {
+    Number(u32),
+    Name(String),
+}
+
+impl SpeakerId {
+    /// Whether this names the speaker with key `corpus/speaker`.
+    pub fn matches(&self, key: &str) -> bool {
+        let speaker = key.split_once('/').map_or(key, |(_, s)| s);
+        match self {
+            SpeakerId::Number(n) => speaker.parse::<u32>().is_ok_and(|s| s == *n),
+            SpeakerId::Name(name) => name == key || name == speaker,
+        }
+    }
+}
+
+impl fmt::Display for SpeakerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpeakerId::Number(n) => write!(f, "{n}"),
+            SpeakerId::Name(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ActorHoldoutConfig {
     pub enabled: bool,
-    /// Actors tested on; every other actor trains. Default [17, 18, 19, 20] (2 male, 2 female).
-    pub test_actors: Vec<u8>,
+    /// Speakers tested on; every other speaker trains. Numbers, ids or `corpus/speaker` keys.
+    /// Default [17, 18, 19, 20] (RAVDESS: 2 male, 2 female).
+    pub test_actors: Vec<SpeakerId>,
 }
 
 impl Default for ActorHoldoutConfig {
     fn default() -> Self {
         ActorHoldoutConfig {
             enabled: true,
-            test_actors: vec![17, 18, 19, 20],
+            test_actors: [17, 18, 19, 20].map(SpeakerId::Number).to_vec(),
         }
     }
 }
@@ -86,6 +143,39 @@ impl Default for ActorKfoldConfig {
             enabled: true,
             k: 5,
         }
+    }
+}
+
+/// One fold per speaker: train on every other speaker, test on one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaveOneSpeakerOutConfig {
+    /// Default false.
+    pub enabled: bool,
+}
+
+/// Training on some corpora and testing on others.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrossCorpusConfig {
+    /// For each corpus, train on all the others and test on it. Default false.
+    pub leave_one_corpus_out: bool,
+    /// Explicit directions, e.g. `[{ train_on = ["ravdess"], test_on = ["emodb"] }]`.
+    /// Default none.
+    pub pairs: Vec<CorpusPair>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorpusPair {
+    pub train_on: Vec<String>,
+    pub test_on: Vec<String>,
+}
+
+impl CorpusPair {
+    /// `a+b->c`, the fold's name.
+    pub fn name(&self) -> String {
+        format!("{}->{}", self.train_on.join("+"), self.test_on.join("+"))
     }
 }
 
@@ -113,34 +203,135 @@ impl SplitConfig {
                 self.actor_kfold.k
             ));
         }
-        if !(r.enabled || self.actor_holdout.enabled || self.actor_kfold.enabled) {
-            return Err("split: enable at least one of random, actor_holdout, actor_kfold".into());
+        for (i, p) in self.cross_corpus.pairs.iter().enumerate() {
+            if p.train_on.is_empty() || p.test_on.is_empty() {
+                return Err(format!(
+                    "split.cross_corpus.pairs[{i}]: needs train_on and test_on, each naming at \
+                     least one corpus"
+                ));
+            }
+            if let Some(c) = p.train_on.iter().find(|c| p.test_on.contains(c)) {
+                return Err(format!(
+                    "split.cross_corpus.pairs[{i}]: corpus {c:?} is on both sides"
+                ));
+            }
+        }
+        let cross = self.cross_corpus.leave_one_corpus_out || !self.cross_corpus.pairs.is_empty();
+        if !(r.enabled
+            || self.actor_holdout.enabled
+            || self.actor_kfold.enabled
+            || self.leave_one_speaker_out.enabled
+            || cross)
+        {
+            return Err(
+                "split: enable at least one of random, actor_holdout, actor_kfold, \
+                 leave_one_speaker_out, cross_corpus"
+                    .into(),
+            );
         }
         Ok(())
     }
 
-    /// Every split of every enabled protocol, in a stable order. `classes[i]` and `actors[i]`
-    /// describe row `i`. Fails when a protocol cannot be formed from these rows (e.g. fewer
-    /// actors than folds, or no test actor present).
-    pub fn splits(&self, classes: &[usize], actors: &[u8]) -> Result<Vec<Split>, String> {
+    /// Checks the cross-corpus pairs name configured corpora.
+    pub fn check_corpora(&self, names: &[&str]) -> Result<(), String> {
+        for (i, p) in self.cross_corpus.pairs.iter().enumerate() {
+            if let Some(c) = p
+                .train_on
+                .iter()
+                .chain(&p.test_on)
+                .find(|c| !names.contains(&c.as_str()))
+            {
+                return Err(format!(
+                    "split.cross_corpus.pairs[{i}]: {c:?} is not a configured corpus ({})",
+                    names.join(", ")
+                ));
+            }
+        }
+        if self.cross_corpus.leave_one_corpus_out && names.len() < 2 {
+            return Err(
+                "split.cross_corpus.leave_one_corpus_out: needs at least two corpora".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every split of every enabled protocol, in a stable order. `classes[i]` and the `i`-th
+    /// entries of `groups` describe row `i`. Fails when a protocol cannot be formed from these
+    /// rows (e.g. fewer speakers than folds, or no test speaker present). Speaker protocols
+    /// are left out, with a warning, when no row has a speaker.
+    pub fn splits(&self, classes: &[usize], groups: &Groups) -> Result<Vec<Split>, String> {
         let mut out = Vec::new();
         if self.random.enabled {
             for &seed in &self.random.seeds {
                 out.push(stratified_holdout(classes, self.random.test_size, seed));
             }
         }
-        if self.actor_holdout.enabled {
-            out.push(actor_holdout(actors, &self.actor_holdout.test_actors)?);
+        let speaker_protocols = self.actor_holdout.enabled
+            || self.actor_kfold.enabled
+            || self.leave_one_speaker_out.enabled;
+        let with_speaker = groups.speakers.iter().filter(|s| s.is_some()).count();
+        if speaker_protocols && with_speaker == 0 {
+            log::warn!(
+                "split: no recording has a speaker (the corpora's layout does not say who \
+                 speaks), so only the random split runs; the speaker-independent protocols \
+                 need speakers (a folders corpus's speaker_pattern, a manifest's speaker column)"
+            );
+        } else if speaker_protocols {
+            if with_speaker < groups.speakers.len() {
+                log::warn!(
+                    "split: {} recordings have no speaker and take no part in the \
+                     speaker-independent protocols",
+                    groups.speakers.len() - with_speaker
+                );
+            }
+            if self.actor_holdout.enabled {
+                out.push(actor_holdout(
+                    &groups.speakers,
+                    &self.actor_holdout.test_actors,
+                )?);
+            }
+            if self.actor_kfold.enabled {
+                out.extend(actor_kfold(groups, self.actor_kfold.k)?);
+            }
+            if self.leave_one_speaker_out.enabled {
+                out.extend(leave_one_speaker_out(&groups.speakers)?);
+            }
         }
-        if self.actor_kfold.enabled {
-            out.extend(actor_kfold(actors, self.actor_kfold.k)?);
+        let corpora: BTreeSet<&str> = groups.corpora.iter().map(|c| &**c).collect();
+        if self.cross_corpus.leave_one_corpus_out {
+            for c in &corpora {
+                let others: Vec<String> = corpora
+                    .iter()
+                    .filter(|o| *o != c)
+                    .map(|o| o.to_string())
+                    .collect();
+                out.push(cross_corpus(
+                    "leave_one_corpus_out",
+                    c.to_string(),
+                    classes,
+                    &groups.corpora,
+                    &others,
+                    &[c.to_string()],
+                )?);
+            }
+        }
+        for pair in &self.cross_corpus.pairs {
+            out.push(cross_corpus(
+                "cross_corpus",
+                pair.name(),
+                classes,
+                &groups.corpora,
+                &pair.train_on,
+                &pair.test_on,
+            )?);
         }
         Ok(out)
     }
 }
 
-/// Stratified holdout: in each class, a seeded shuffle and the first `round(n_c * test_size)`
-/// rows (at least one when the class has two or more) go to test.
+/// Stratified holdout (`sklearn.model_selection.train_test_split(stratify=y)` in spirit): per
+/// class, a seeded shuffle and the first `round(n * test_size)` rows (at least one, and at
+/// least one left for training when the class has two or more) go to the test set.
 pub fn stratified_holdout(classes: &[usize], test_size: f64, seed: u64) -> Split {
     let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &c) in classes.iter().enumerate() {
@@ -167,16 +358,30 @@ pub fn stratified_holdout(classes: &[usize], test_size: f64, seed: u64) -> Split
         fold: format!("seed-{seed}"),
         train,
         test,
+        shared_classes: None,
     }
 }
 
-/// Train on every actor not in `test_actors`, test on those present.
-pub fn actor_holdout(actors: &[u8], test_actors: &[u8]) -> Result<Split, String> {
-    let (test, train): (Vec<usize>, Vec<usize>) =
-        (0..actors.len()).partition(|&i| test_actors.contains(&actors[i]));
+/// Train on every speaker not in `test_actors`, test on those present. Rows without a speaker
+/// are on neither side.
+pub fn actor_holdout(
+    speakers: &[Option<Arc<str>>],
+    test_actors: &[SpeakerId],
+) -> Result<Split, String> {
+    let (mut test, mut train) = (Vec::new(), Vec::new());
+    for (i, s) in speakers.iter().enumerate() {
+        let Some(s) = s else { continue };
+        if test_actors.iter().any(|t| t.matches(s)) {
+            test.push(i);
+        } else {
+            train.push(i);
+        }
+    }
     if test.is_empty() || train.is_empty() {
+        let named: Vec<String> = test_actors.iter().map(|t| t.to_string()).collect();
         return Err(format!(
-            "split.actor_holdout.test_actors: {test_actors:?} leaves an empty {} set with the actors present",
+            "split.actor_holdout.test_actors: [{}] leaves an empty {} set with the speakers present",
+            named.join(", "),
             if test.is_empty() { "test" } else { "training" }
         ));
     }
@@ -185,87 +390,201 @@ pub fn actor_holdout(actors: &[u8], test_actors: &[u8]) -> Result<Split, String>
         fold: "holdout".into(),
         train,
         test,
+        shared_classes: None,
     })
 }
 
-/// The first fold of [`actor_kfold`] whose test actors are all of one sex (RAVDESS: odd actor
-/// numbers are male) while the corpus has both, if any.
-fn one_sex_fold(distinct: &[u8], k: usize) -> Option<usize> {
-    let sexes = |actors: &mut dyn Iterator<Item = u8>| {
+/// The first fold of [`actor_kfold`] whose test speakers are all of one sex (RAVDESS: odd
+/// actors are male, so an even k over its alternating actors gives such folds), when the
+/// speakers are of both; speakers of unknown sex count as neither.
+fn one_sex_fold(genders: &[Option<Gender>], k: usize) -> Option<usize> {
+    let sexes = |g: &mut dyn Iterator<Item = Option<Gender>>| {
         let (mut male, mut female) = (false, false);
-        for a in actors {
-            if a % 2 == 1 {
-                male = true;
-            } else {
-                female = true;
+        for g in g.flatten() {
+            match g {
+                Gender::Male => male = true,
+                Gender::Female => female = true,
             }
         }
         (male, female)
     };
-    if sexes(&mut distinct.iter().copied()) != (true, true) {
+    if sexes(&mut genders.iter().copied()) != (true, true) {
         return None;
     }
     (0..k).find(|&f| {
-        let (male, female) = sexes(&mut distinct.iter().copied().skip(f).step_by(k));
+        let (male, female) = sexes(&mut genders.iter().copied().skip(f).step_by(k));
         !(male && female)
     })
 }
 
-/// `k` folds grouped by actor: the `i`-th actor in ascending order tests in fold `i % k`.
-pub fn actor_kfold(actors: &[u8], k: usize) -> Result<Vec<Split>, String> {
-    let mut distinct: Vec<u8> = actors.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
+/// The distinct speakers in key order, and each one's sex (from its first row).
+fn distinct_speakers(
+    speakers: &[Option<Arc<str>>],
+    genders: &[Option<Gender>],
+) -> (Vec<Arc<str>>, Vec<Option<Gender>>) {
+    let mut first: BTreeMap<&Arc<str>, Option<Gender>> = BTreeMap::new();
+    for (i, s) in speakers.iter().enumerate() {
+        if let Some(s) = s {
+            first
+                .entry(s)
+                .or_insert_with(|| genders.get(i).copied().flatten());
+        }
+    }
+    first.into_iter().map(|(s, g)| (s.clone(), g)).unzip()
+}
+
+/// `k` folds grouped by speaker: the `i`-th speaker in key order tests in fold `i % k`.
+pub fn actor_kfold(groups: &Groups, k: usize) -> Result<Vec<Split>, String> {
+    let (distinct, genders) = distinct_speakers(&groups.speakers, &groups.genders);
     if distinct.len() < k {
         return Err(format!(
-            "split.actor_kfold.k: {k} folds need at least {k} actors, found {}",
+            "split.actor_kfold.k: {k} folds need at least {k} speakers, found {}",
             distinct.len()
         ));
     }
-    let fold_of = |a: u8| distinct.binary_search(&a).expect("actor is present") % k;
-    if let Some(f) = one_sex_fold(&distinct, k) {
+    let fold_of = |s: &Arc<str>| distinct.binary_search(s).expect("speaker is present") % k;
+    if let Some(f) = one_sex_fold(&genders, k) {
         log::warn!(
-            "split.actor_kfold: with k = {k}, fold-{f} tests actors of one sex only (RAVDESS: \
-             odd actors are male), so its figures are not those of mixed folds; on actors 01-20 \
-             an odd k such as 5 mixes them"
+            "split.actor_kfold: with k = {k}, fold-{f} tests speakers of one sex only (speaker \
+             i in sorted order tests in fold i % k), so its figures are not those of mixed \
+             folds; another k may mix them (RAVDESS's actors alternate male and female, and an \
+             odd k such as 5 mixes actors 01-20)"
         );
     }
     Ok((0..k)
         .map(|f| {
-            let (test, train): (Vec<usize>, Vec<usize>) =
-                (0..actors.len()).partition(|&i| fold_of(actors[i]) == f);
+            let (mut test, mut train) = (Vec::new(), Vec::new());
+            for (i, s) in groups.speakers.iter().enumerate() {
+                match s {
+                    Some(s) if fold_of(s) == f => test.push(i),
+                    Some(_) => train.push(i),
+                    None => {}
+                }
+            }
             Split {
                 protocol: "actor_kfold",
                 fold: format!("fold-{f}"),
                 train,
                 test,
+                shared_classes: None,
             }
         })
         .collect())
+}
+
+/// One fold per speaker (named by its `corpus/speaker` key), in key order.
+pub fn leave_one_speaker_out(speakers: &[Option<Arc<str>>]) -> Result<Vec<Split>, String> {
+    let distinct: BTreeSet<&Arc<str>> = speakers.iter().flatten().collect();
+    if distinct.len() < 2 {
+        return Err(format!(
+            "split.leave_one_speaker_out: needs at least 2 speakers, found {}",
+            distinct.len()
+        ));
+    }
+    Ok(distinct
+        .into_iter()
+        .map(|held| {
+            let (mut test, mut train) = (Vec::new(), Vec::new());
+            for (i, s) in speakers.iter().enumerate() {
+                match s {
+                    Some(s) if s == held => test.push(i),
+                    Some(_) => train.push(i),
+                    None => {}
+                }
+            }
+            Split {
+                protocol: "leave_one_speaker_out",
+                fold: held.to_string(),
+                train,
+                test,
+                shared_classes: None,
+            }
+        })
+        .collect())
+}
+
+/// Train on the rows of the `train_on` corpora, test on those of `test_on`, both restricted to
+/// the classes both sides have.
+fn cross_corpus(
+    protocol: &'static str,
+    fold: String,
+    classes: &[usize],
+    corpora: &[Arc<str>],
+    train_on: &[String],
+    test_on: &[String],
+) -> Result<Split, String> {
+    let side = |names: &[String]| -> Vec<usize> {
+        (0..corpora.len())
+            .filter(|&i| names.iter().any(|n| **n == *corpora[i]))
+            .collect()
+    };
+    let (train, test) = (side(train_on), side(test_on));
+    let class_set =
+        |rows: &[usize]| -> BTreeSet<usize> { rows.iter().map(|&i| classes[i]).collect() };
+    let shared: Vec<usize> = class_set(&train)
+        .intersection(&class_set(&test))
+        .copied()
+        .collect();
+    if shared.len() < 2 {
+        return Err(format!(
+            "split {protocol} {fold}: the two sides share {} class(es); at least 2 are needed",
+            shared.len()
+        ));
+    }
+    let keep = |rows: Vec<usize>| -> Vec<usize> {
+        rows.into_iter()
+            .filter(|&i| shared.binary_search(&classes[i]).is_ok())
+            .collect()
+    };
+    Ok(Split {
+        protocol,
+        fold,
+        train: keep(train),
+        test: keep(test),
+        shared_classes: Some(shared),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// RAVDESS's rule: odd actors are male.
+    fn sexes(actors: &[u8]) -> Vec<Option<Gender>> {
+        actors
+            .iter()
+            .map(|a| {
+                Some(if a % 2 == 1 {
+                    Gender::Male
+                } else {
+                    Gender::Female
+                })
+            })
+            .collect()
+    }
+
     #[test]
     fn folds_of_one_sex_are_found() {
         let ravdess: Vec<u8> = (1..=20).collect();
+        let g = sexes(&ravdess);
         // i % 4 over alternating sexes: every fold is of one sex.
-        assert_eq!(one_sex_fold(&ravdess, 4), Some(0));
-        assert_eq!(one_sex_fold(&ravdess, 2), Some(0));
-        assert_eq!(one_sex_fold(&ravdess, 5), None);
+        assert_eq!(one_sex_fold(&g, 4), Some(0));
+        assert_eq!(one_sex_fold(&g, 2), Some(0));
+        assert_eq!(one_sex_fold(&g, 5), None);
         // Ten folds of two actors (i and i + 10): same parity, one sex each.
-        assert_eq!(one_sex_fold(&ravdess, 10), Some(0));
+        assert_eq!(one_sex_fold(&g, 10), Some(0));
         // One sex in the corpus: nothing to mix.
         let men: Vec<u8> = (1..=20).step_by(2).collect();
-        assert_eq!(one_sex_fold(&men, 5), None);
+        assert_eq!(one_sex_fold(&sexes(&men), 5), None);
         // k = 4 over actors 1, 2, 3, 5, 7, 9: fold-0 tests actors 1 and 7, both male.
-        assert_eq!(one_sex_fold(&[1, 2, 3, 5, 7, 9], 4), Some(0));
+        assert_eq!(one_sex_fold(&sexes(&[1, 2, 3, 5, 7, 9]), 4), Some(0));
+        // Unknown sexes: nothing to say.
+        assert_eq!(one_sex_fold(&[None, None, Some(Gender::Male)], 2), None);
     }
     use proptest::prelude::*;
 
-    fn corpus(actors: u8) -> (Vec<usize>, Vec<u8>) {
+    /// A RAVDESS-shaped corpus of `actors` actors: classes, and per row its actor and groups.
+    fn corpus(actors: u8) -> (Vec<usize>, Vec<u8>, Groups) {
         let mut classes = Vec::new();
         let mut who = Vec::new();
         for a in 1..=actors {
@@ -276,12 +595,20 @@ mod tests {
                 }
             }
         }
-        (classes, who)
+        let groups = Groups {
+            speakers: who
+                .iter()
+                .map(|a| Some(Arc::from(format!("ravdess/{a:02}"))))
+                .collect(),
+            genders: sexes(&who),
+            corpora: who.iter().map(|_| Arc::from("ravdess")).collect(),
+        };
+        (classes, who, groups)
     }
 
     #[test]
     fn stratified_holdout_keeps_class_proportions() {
-        let (classes, _) = corpus(20);
+        let (classes, _, _) = corpus(20);
         let s = stratified_holdout(&classes, 0.2, 7);
         assert_eq!(s.train.len() + s.test.len(), classes.len());
         for c in 0..8 {
@@ -295,8 +622,8 @@ mod tests {
 
     #[test]
     fn actor_kfold_tests_every_actor_once_and_never_trains_on_it() {
-        let (_, actors) = corpus(20);
-        let folds = actor_kfold(&actors, 5).unwrap();
+        let (_, actors, groups) = corpus(20);
+        let folds = actor_kfold(&groups, 5).unwrap();
         let mut tested = Vec::new();
         for f in &folds {
             let test_actors: std::collections::BTreeSet<u8> =
@@ -309,15 +636,117 @@ mod tests {
         }
         tested.sort_unstable();
         assert_eq!(tested, (1..=20).collect::<Vec<u8>>());
-        assert!(actor_kfold(&actors, 21).is_err());
+        assert!(actor_kfold(&groups, 21).is_err());
     }
 
     #[test]
     fn actor_holdout_needs_present_actors() {
-        let (_, actors) = corpus(4);
-        let s = actor_holdout(&actors, &[2, 9]).unwrap();
+        let (_, actors, groups) = corpus(4);
+        let n = |v: u32| SpeakerId::Number(v);
+        let s = actor_holdout(&groups.speakers, &[n(2), n(9)]).unwrap();
         assert!(s.test.iter().all(|&i| actors[i] == 2));
-        assert!(actor_holdout(&actors, &[9]).is_err());
+        assert_eq!(s.test.len() + s.train.len(), actors.len());
+        assert!(actor_holdout(&groups.speakers, &[n(9)]).is_err());
+        // By id or by key, too.
+        let by_key = actor_holdout(&groups.speakers, &[SpeakerId::Name("ravdess/02".into())]);
+        assert_eq!(by_key.unwrap().test, s.test);
+        let by_id = actor_holdout(&groups.speakers, &[SpeakerId::Name("02".into())]);
+        assert_eq!(by_id.unwrap().test, s.test);
+    }
+
+    #[test]
+    fn rows_without_a_speaker_are_left_out_of_speaker_protocols() {
+        let (classes, _, mut groups) = corpus(6);
+        for s in groups.speakers.iter_mut().step_by(3) {
+            *s = None;
+        }
+        let config = SplitConfig {
+            leave_one_speaker_out: LeaveOneSpeakerOutConfig { enabled: true },
+            actor_holdout: ActorHoldoutConfig {
+                enabled: true,
+                test_actors: vec![SpeakerId::Number(1)],
+            },
+            ..SplitConfig::default()
+        };
+        let splits = config.splits(&classes, &groups).unwrap();
+        for s in splits.iter().filter(|s| s.protocol != "random") {
+            assert!(
+                s.train
+                    .iter()
+                    .chain(&s.test)
+                    .all(|&i| groups.speakers[i].is_some()),
+                "{} {}",
+                s.protocol,
+                s.fold
+            );
+        }
+        let loso: Vec<&Split> = splits
+            .iter()
+            .filter(|s| s.protocol == "leave_one_speaker_out")
+            .collect();
+        assert_eq!(loso.len(), 6);
+        assert_eq!(loso[0].fold, "ravdess/01");
+        // No speaker at all: the random split only.
+        groups.speakers.iter_mut().for_each(|s| *s = None);
+        let splits = config.splits(&classes, &groups).unwrap();
+        assert!(splits.iter().all(|s| s.protocol == "random"));
+    }
+
+    #[test]
+    fn cross_corpus_splits_train_on_one_side_and_keep_shared_classes() {
+        // Corpus a has classes 0, 1, 2; corpus b has 1, 2, 3.
+        let classes = vec![0, 1, 2, 0, 1, 2, 1, 2, 3, 1, 2, 3];
+        let corpora: Vec<Arc<str>> = (0..12)
+            .map(|i| Arc::from(if i < 6 { "a" } else { "b" }))
+            .collect();
+        let groups = Groups {
+            speakers: vec![None; 12],
+            genders: vec![None; 12],
+            corpora,
+        };
+        let config = SplitConfig {
+            random: RandomConfig {
+                enabled: false,
+                ..RandomConfig::default()
+            },
+            actor_holdout: ActorHoldoutConfig {
+                enabled: false,
+                ..ActorHoldoutConfig::default()
+            },
+            actor_kfold: ActorKfoldConfig {
+                enabled: false,
+                ..ActorKfoldConfig::default()
+            },
+            cross_corpus: CrossCorpusConfig {
+                leave_one_corpus_out: true,
+                pairs: vec![CorpusPair {
+                    train_on: vec!["a".into()],
+                    test_on: vec!["b".into()],
+                }],
+            },
+            ..SplitConfig::default()
+        };
+        config.check().unwrap();
+        let splits = config.splits(&classes, &groups).unwrap();
+        let names: Vec<(&str, &str)> = splits.iter().map(|s| (s.protocol, &*s.fold)).collect();
+        assert_eq!(
+            names,
+            [
+                ("leave_one_corpus_out", "a"),
+                ("leave_one_corpus_out", "b"),
+                ("cross_corpus", "a->b")
+            ]
+        );
+        let a_to_b = &splits[2];
+        assert_eq!(a_to_b.shared_classes, Some(vec![1, 2]));
+        assert_eq!(a_to_b.train, [1, 2, 4, 5]);
+        assert_eq!(a_to_b.test, [6, 7, 9, 10]);
+        assert_eq!(splits[0].test, [1, 2, 4, 5]);
+        assert!(config.check_corpora(&["a", "b"]).is_ok());
+        assert!(config
+            .check_corpora(&["a", "c"])
+            .unwrap_err()
+            .contains("\"b\""));
     }
 
     proptest! {

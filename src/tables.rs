@@ -4,15 +4,18 @@
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};
 
+use std::sync::Arc;
+
 use crate::audio::Header;
-use crate::corpus::{Emotion, Intensity, Labels, Modality, Statement, VocalChannel};
+use crate::corpus::{Corpora, Emotion, Extra, ExtraColumn, ExtraType, Gender, Labels};
 
 /// Whether a scanned file can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Name parsed and header read.
     Ok,
-    /// The file name is not `MM-VV-EE-II-SS-RR-AA`.
+    /// The file's path (or manifest row) does not follow its corpus's convention, or its label
+    /// is not a known emotion name.
     BadName,
     /// The file (or a path on the way to it) could not be read as audio.
     Unreadable,
@@ -34,11 +37,14 @@ impl Status {
     }
 }
 
-/// One row of `manifest.parquet`: one audio file (or unreadable path) under the corpus root.
+/// One row of `manifest.parquet`: one audio file (or unreadable path) of a corpus.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManifestRow {
-    /// Relative to the corpus root, `/`-separated. The key of every table.
+    /// Relative to the corpus root, `/`-separated (prefixed with the corpus name when several
+    /// corpora are configured). The key of every table.
     pub path: String,
+    /// The configured corpus the file belongs to.
+    pub corpus: Arc<str>,
     pub status: Status,
     /// One line saying what is wrong; `None` when status is ok.
     pub error: Option<String>,
@@ -47,56 +53,83 @@ pub struct ManifestRow {
     pub size_bytes: Option<u64>,
 }
 
-/// Label columns shared by the manifest and the features table, in order.
-pub const LABEL_COLUMNS: &[&str] = &[
-    "modality",
-    "vocal_channel",
-    "emotion",
-    "intensity",
-    "statement",
-    "repetition",
-    "actor",
-    "gender",
-];
+/// The core label columns every table has, in order; the corpora's extra columns
+/// ([`LabelSchema`]) follow them.
+pub const CORE_LABEL_COLUMNS: &[&str] = &["corpus", "speaker", "emotion", "gender"];
 
-fn label_columns<'a>(labels: impl Iterator<Item = Option<&'a Labels>> + Clone) -> Vec<Column> {
-    let text = |name: &str, f: fn(&Labels) -> &'static str| {
+/// The label columns of a run's tables: the core ones, then the configured corpora's extra
+/// columns (RAVDESS's `modality` ... `actor`, EmoDB's `text`, `version`, ...), null in the rows
+/// of a corpus that does not have them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LabelSchema {
+    pub extras: Vec<ExtraColumn>,
+}
+
+impl LabelSchema {
+    pub fn of(corpora: &Corpora) -> Result<LabelSchema> {
+        Ok(LabelSchema {
+            extras: corpora.extra_columns().map_err(|e| anyhow!(e))?,
+        })
+    }
+
+    /// Every label column's name, in order.
+    pub fn columns(&self) -> Vec<&str> {
+        CORE_LABEL_COLUMNS
+            .iter()
+            .copied()
+            .chain(self.extras.iter().map(|c| c.name.as_str()))
+            .collect()
+    }
+}
+
+/// The label columns of rows (`None`: a row without labels, whose label columns are null but
+/// its corpus).
+fn label_columns<'a>(
+    schema: &LabelSchema,
+    corpus: impl Iterator<Item = &'a str>,
+    labels: impl Iterator<Item = Option<&'a Labels>> + Clone,
+) -> Vec<Column> {
+    let text = |name: &str, f: &dyn Fn(&'a Labels) -> Option<&'a str>| {
         Column::new(
             name.into(),
             labels
                 .clone()
-                .map(|l| l.map(f))
+                .map(|l| l.and_then(f))
                 .collect::<Vec<Option<&str>>>(),
         )
     };
-    vec![
-        text("modality", |l| l.modality.label()),
-        text("vocal_channel", |l| l.vocal_channel.label()),
-        text("emotion", |l| l.emotion.label()),
-        text("intensity", |l| l.intensity.label()),
-        text("statement", |l| l.statement.label()),
-        Column::new(
-            "repetition".into(),
-            labels
-                .clone()
-                .map(|l| l.map(|l| i32::from(l.repetition)))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "actor".into(),
-            labels
-                .clone()
-                .map(|l| l.map(|l| i32::from(l.actor)))
-                .collect::<Vec<_>>(),
-        ),
-        text("gender", |l| l.gender().label()),
-    ]
+    let mut columns = vec![
+        Column::new("corpus".into(), corpus.collect::<Vec<&str>>()),
+        text("speaker", &|l| l.speaker.as_deref()),
+        text("emotion", &|l| Some(l.emotion.label())),
+        text("gender", &|l| l.gender.map(Gender::label)),
+    ];
+    for extra in &schema.extras {
+        let name = extra.name.as_str();
+        columns.push(match extra.kind {
+            ExtraType::Text => text(name, &|l| match l.extra(name) {
+                Some(Extra::Text(t)) => Some(t.as_str()),
+                _ => None,
+            }),
+            ExtraType::Int => Column::new(
+                name.into(),
+                labels
+                    .clone()
+                    .map(|l| match l.and_then(|l| l.extra(name)) {
+                        Some(Extra::Int(i)) => Some(*i),
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<i32>>>(),
+            ),
+        });
+    }
+    columns
 }
 
-/// `manifest.parquet` columns: `path`, `status`, `error`, the label columns, then
+/// `manifest.parquet` columns: `path`, `status`, `error`, the label columns ([`LabelSchema`]), then
 /// `sample_rate`, `channels`, `bits_per_sample`, `sample_format`, `n_samples` (per channel), `duration_s`,
 /// `size_bytes` (nullable where unknown).
-pub fn manifest_frame(rows: &[ManifestRow]) -> Result<DataFrame> {
+pub fn manifest_frame(rows: &[ManifestRow], schema: &LabelSchema) -> Result<DataFrame> {
     let mut columns = vec![
         Column::new(
             "path".into(),
@@ -111,7 +144,25 @@ pub fn manifest_frame(rows: &[ManifestRow]) -> Result<DataFrame> {
             rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>(),
         ),
     ];
-    columns.extend(label_columns(rows.iter().map(|r| r.labels.as_ref())));
+    // The schema's columns, then any other a manifest corpus passes through (as text, in the
+    // order first met), which only this table carries.
+    let mut full = schema.clone();
+    for l in rows.iter().filter_map(|r| r.labels.as_ref()) {
+        for (name, value) in &l.extras {
+            if let Extra::Text(_) = value {
+                let known = CORE_LABEL_COLUMNS.contains(&name.as_str())
+                    || full.extras.iter().any(|c| c.name == *name);
+                if !known {
+                    full.extras.push(ExtraColumn::text(name));
+                }
+            }
+        }
+    }
+    columns.extend(label_columns(
+        &full,
+        rows.iter().map(|r| &*r.corpus),
+        rows.iter().map(|r| r.labels.as_ref()),
+    ));
     let h = |f: fn(&Header) -> Option<i64>| {
         rows.iter()
             .map(|r| r.header.as_ref().and_then(f))
@@ -167,60 +218,85 @@ fn i64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
 
 /// The label columns of a frame, read once; [`LabelColumns::at`] gives a row's labels.
 struct LabelColumns<'a> {
-    modality: Vec<Option<&'a str>>,
-    vocal: Vec<Option<&'a str>>,
+    corpus: Vec<Option<&'a str>>,
+    speaker: Vec<Option<&'a str>>,
     emotion: Vec<Option<&'a str>>,
-    intensity: Vec<Option<&'a str>>,
-    statement: Vec<Option<&'a str>>,
-    repetition: Vec<Option<i64>>,
-    actor: Vec<Option<i64>>,
+    gender: Vec<Option<&'a str>>,
+    text: Vec<(&'a str, Vec<Option<&'a str>>)>,
+    int: Vec<(&'a str, Vec<Option<i64>>)>,
+    /// The extras' names in schema order, and whether each is text.
+    order: Vec<(&'a str, bool)>,
 }
 
 impl<'a> LabelColumns<'a> {
-    fn read(df: &'a DataFrame) -> Result<LabelColumns<'a>> {
+    fn read(df: &'a DataFrame, schema: &'a LabelSchema) -> Result<LabelColumns<'a>> {
+        let mut text = Vec::new();
+        let mut int = Vec::new();
+        for e in &schema.extras {
+            match e.kind {
+                ExtraType::Text => text.push((e.name.as_str(), str_col(df, &e.name)?)),
+                ExtraType::Int => int.push((e.name.as_str(), i64_col(df, &e.name)?)),
+            }
+        }
         Ok(LabelColumns {
-            modality: str_col(df, "modality")?,
-            vocal: str_col(df, "vocal_channel")?,
+            corpus: str_col(df, "corpus")?,
+            speaker: str_col(df, "speaker")?,
             emotion: str_col(df, "emotion")?,
-            intensity: str_col(df, "intensity")?,
-            statement: str_col(df, "statement")?,
-            repetition: i64_col(df, "repetition")?,
-            actor: i64_col(df, "actor")?,
+            gender: str_col(df, "gender")?,
+            text,
+            int,
+            order: schema
+                .extras
+                .iter()
+                .map(|e| (e.name.as_str(), e.kind == ExtraType::Text))
+                .collect(),
         })
     }
 
-    /// Row `i`'s labels; `None` when any is null (a manifest row whose name did not parse).
+    /// Row `i`'s corpus.
+    fn corpus(&self, i: usize) -> Result<&'a str> {
+        self.corpus[i].ok_or_else(|| anyhow!("row {i}: corpus is null"))
+    }
+
+    /// Row `i`'s labels; `None` when it has no emotion (a manifest row whose name did not
+    /// parse).
     fn at(&self, i: usize) -> Result<Option<Labels>> {
-        let (Some(m), Some(v), Some(e), Some(it), Some(s), Some(r), Some(a)) = (
-            self.modality[i],
-            self.vocal[i],
-            self.emotion[i],
-            self.intensity[i],
-            self.statement[i],
-            self.repetition[i],
-            self.actor[i],
-        ) else {
+        let Some(e) = self.emotion[i] else {
             return Ok(None);
         };
+        let gender = match self.gender[i] {
+            Some(g) => Some(Gender::from_label(g).ok_or_else(|| anyhow!("bad gender {g}"))?),
+            None => None,
+        };
+        let mut extras = Vec::new();
+        for &(name, is_text) in &self.order {
+            let value = if is_text {
+                let col = &self.text.iter().find(|(n, _)| *n == name).expect("read").1;
+                col[i].map(|t| Extra::Text(t.to_string()))
+            } else {
+                let col = &self.int.iter().find(|(n, _)| *n == name).expect("read").1;
+                col[i].and_then(|v| i32::try_from(v).ok()).map(Extra::Int)
+            };
+            if let Some(v) = value {
+                extras.push((name.to_string(), v));
+            }
+        }
         Ok(Some(Labels {
-            modality: Modality::from_label(m).ok_or_else(|| anyhow!("bad modality {m}"))?,
-            vocal_channel: VocalChannel::from_label(v)
-                .ok_or_else(|| anyhow!("bad vocal_channel {v}"))?,
-            emotion: Emotion::from_label(e).ok_or_else(|| anyhow!("bad emotion {e}"))?,
-            intensity: Intensity::from_label(it).ok_or_else(|| anyhow!("bad intensity {it}"))?,
-            statement: Statement::from_label(s).ok_or_else(|| anyhow!("bad statement {s}"))?,
-            repetition: u8::try_from(r)?,
-            actor: u8::try_from(a)?,
+            corpus: Arc::from(self.corpus(i)?),
+            speaker: self.speaker[i].map(str::to_string),
+            emotion: Emotion::new(e).map_err(|m| anyhow!("bad emotion: {m}"))?,
+            gender,
+            extras,
         }))
     }
 }
 
 /// Reads the rows back from a manifest frame (the inverse of [`manifest_frame`]).
-pub fn manifest_rows(df: &DataFrame) -> Result<Vec<ManifestRow>> {
+pub fn manifest_rows(df: &DataFrame, schema: &LabelSchema) -> Result<Vec<ManifestRow>> {
     let path = str_col(df, "path")?;
     let status = str_col(df, "status")?;
     let error = str_col(df, "error")?;
-    let label_columns = LabelColumns::read(df)?;
+    let label_columns = LabelColumns::read(df, schema)?;
     let sample_rate = i64_col(df, "sample_rate")?;
     let channels = i64_col(df, "channels")?;
     let bits = i64_col(df, "bits_per_sample")?;
@@ -244,6 +320,7 @@ pub fn manifest_rows(df: &DataFrame) -> Result<Vec<ManifestRow>> {
             let status_label = status[i].unwrap_or("");
             Ok(ManifestRow {
                 path: path.to_string(),
+                corpus: Arc::from(label_columns.corpus(i)?),
                 status: Status::from_label(status_label)
                     .ok_or_else(|| anyhow!("row {i}: unknown status {status_label:?}"))?,
                 error: error[i].map(str::to_string),
@@ -281,12 +358,13 @@ pub struct SegmentSpan {
     pub end_s: f64,
 }
 
-/// `features.parquet` columns: `path`, the label columns, `sample_rate`, `duration_s`,
+/// `features.parquet` columns: `path`, the label columns ([`LabelSchema`]), `sample_rate`, `duration_s`,
 /// `n_stft_frames`, `tuning`, then (when `segmented`: one row per segment) `segment`,
 /// `segment_start_s` and `segment_end_s`, then one `Float64` column per feature
 /// (`feature_names`).
 pub fn features_frame(
     rows: &[FeatureRow],
+    schema: &LabelSchema,
     feature_names: &[String],
     segmented: bool,
 ) -> Result<DataFrame> {
@@ -294,7 +372,11 @@ pub fn features_frame(
         "path".into(),
         rows.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
     )];
-    columns.extend(label_columns(rows.iter().map(|r| Some(&r.labels))));
+    columns.extend(label_columns(
+        schema,
+        rows.iter().map(|r| &*r.labels.corpus),
+        rows.iter().map(|r| Some(&r.labels)),
+    ));
     columns.extend([
         Column::new(
             "sample_rate".into(),
@@ -355,10 +437,14 @@ fn f64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 
 /// Reads the rows back from a features frame (the inverse of [`features_frame`]), the feature
 /// values in `feature_names` order. Fails, naming the column, on a missing column or a null.
-pub fn feature_rows(df: &DataFrame, feature_names: &[String]) -> Result<Vec<FeatureRow>> {
+pub fn feature_rows(
+    df: &DataFrame,
+    schema: &LabelSchema,
+    feature_names: &[String],
+) -> Result<Vec<FeatureRow>> {
     let n = df.height();
     let path = str_col(df, "path")?;
-    let label_columns = LabelColumns::read(df)?;
+    let label_columns = LabelColumns::read(df, schema)?;
     let sample_rate = i64_col(df, "sample_rate")?;
     let duration_s = f64_col(df, "duration_s")?;
     let n_frames = i64_col(df, "n_stft_frames")?;
@@ -409,22 +495,28 @@ pub fn feature_rows(df: &DataFrame, feature_names: &[String]) -> Result<Vec<Feat
 pub struct FeatureTable {
     pub paths: Vec<String>,
     pub emotions: Vec<Emotion>,
-    pub actors: Vec<u8>,
+    /// Each row's corpus.
+    pub corpora: Vec<Arc<str>>,
+    /// Each row's speaker, as `corpus/speaker` (unique across corpora); `None` when the corpus
+    /// does not say.
+    pub speakers: Vec<Option<Arc<str>>>,
+    pub genders: Vec<Option<Gender>>,
     /// For augmented rows, the file each was made from; `None` for a features table.
     pub source_paths: Option<Vec<String>>,
     /// `(n_rows, feature_names.len())`.
     pub x: ndarray::Array2<f64>,
 }
 
-/// The `vocal_channel` column of a features, segments or augmented table.
-pub fn vocal_channels(df: &DataFrame) -> Result<Vec<VocalChannel>> {
-    str_col(df, "vocal_channel")?
+/// The `vocal_channel` column of a features, segments or augmented table (`None` in rows of a
+/// corpus without one, and for every row when no corpus has the column).
+pub fn vocal_channels(df: &DataFrame) -> Result<Vec<Option<String>>> {
+    if df.column("vocal_channel").is_err() {
+        return Ok(vec![None; df.height()]);
+    }
+    Ok(str_col(df, "vocal_channel")?
         .into_iter()
-        .map(|c| {
-            c.and_then(VocalChannel::from_label)
-                .ok_or_else(|| anyhow!("bad vocal_channel {c:?}"))
-        })
-        .collect()
+        .map(|c| c.map(str::to_string))
+        .collect())
 }
 
 /// Reads the columns a model needs. Fails, naming the column, when one is missing or null, so
@@ -438,17 +530,35 @@ pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<Feature
     let emotions = str_col(df, "emotion")?
         .into_iter()
         .map(|e| {
-            e.and_then(Emotion::from_label)
-                .ok_or_else(|| anyhow!("bad emotion {e:?}"))
+            e.ok_or_else(|| anyhow!("null emotion"))
+                .and_then(|e| Emotion::new(e).map_err(|m| anyhow!("bad emotion: {m}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let actors = i64_col(df, "actor")?
+    // One shared string per corpus and per speaker.
+    let mut interned: std::collections::HashMap<String, Arc<str>> = Default::default();
+    let mut intern = |s: String| -> Arc<str> {
+        interned
+            .entry(s)
+            .or_insert_with_key(|k| Arc::from(k.as_str()))
+            .clone()
+    };
+    let corpus_col = str_col(df, "corpus")?;
+    let corpora = corpus_col
+        .iter()
+        .map(|c| {
+            c.map(|c| intern(c.to_string()))
+                .ok_or_else(|| anyhow!("null corpus"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let speakers = str_col(df, "speaker")?
         .into_iter()
-        .map(|a| {
-            a.and_then(|a| u8::try_from(a).ok())
-                .ok_or_else(|| anyhow!("bad actor {a:?}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .zip(&corpus_col)
+        .map(|(s, c)| s.map(|s| intern(format!("{}/{s}", c.unwrap_or("")))))
+        .collect();
+    let genders = str_col(df, "gender")?
+        .into_iter()
+        .map(|g| g.and_then(Gender::from_label))
+        .collect();
     let source_paths = match df.column("source_path") {
         Ok(_) => Some(
             str_col(df, "source_path")?
@@ -477,7 +587,9 @@ pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<Feature
     Ok(FeatureTable {
         paths,
         emotions,
-        actors,
+        corpora,
+        speakers,
+        genders,
         source_paths,
         x,
     })
@@ -489,12 +601,23 @@ mod tests {
 
     #[test]
     fn feature_rows_read_back_what_features_frame_wrote() {
-        let labels = Labels::parse("03-01-06-01-02-01-12.wav").unwrap();
+        use crate::corpus::{ravdess::Ravdess, CorpusKind, Vocabulary};
+        let corpus: Arc<str> = Arc::from("ravdess");
+        let parse = |name: &str| {
+            Ravdess
+                .parse(name, &Vocabulary::default())
+                .unwrap()
+                .into_labels(&corpus)
+        };
+        let schema = LabelSchema {
+            extras: Ravdess.extra_columns(),
+        };
+        let labels = parse("03-01-06-01-02-01-12.wav");
         let names: Vec<String> = vec!["a_mean_00".into(), "a_mean_01".into()];
         let rows = vec![
             FeatureRow {
                 path: "Actor_12/03-01-06-01-02-01-12.wav".into(),
-                labels,
+                labels: labels.clone(),
                 sample_rate: 48000,
                 duration_s: 3.5,
                 n_frames: 329,
@@ -504,7 +627,12 @@ mod tests {
             },
             FeatureRow {
                 path: "x.wav".into(),
-                labels: Labels { actor: 7, ..labels },
+                labels: Labels {
+                    speaker: None,
+                    gender: None,
+                    extras: vec![("actor".into(), Extra::Int(7))],
+                    ..labels.clone()
+                },
                 sample_rate: 8000,
                 duration_s: 0.25,
                 n_frames: 4,
@@ -513,13 +641,13 @@ mod tests {
                 values: vec![f64::MAX, 0.0],
             },
         ];
-        let df = features_frame(&rows, &names, false).unwrap();
-        assert_eq!(feature_rows(&df, &names).unwrap(), rows);
-        let missing = feature_rows(&df, &["b_mean_00".to_string()]).unwrap_err();
+        let df = features_frame(&rows, &schema, &names, false).unwrap();
+        assert_eq!(feature_rows(&df, &schema, &names).unwrap(), rows);
+        let missing = feature_rows(&df, &schema, &["b_mean_00".to_string()]).unwrap_err();
         assert!(missing.to_string().contains("b_mean_00"), "{missing}");
         // A segment table: three more columns, read back too; a row without a segment cannot
         // go into one.
-        assert!(features_frame(&rows, &names, true).is_err());
+        assert!(features_frame(&rows, &schema, &names, true).is_err());
         let segmented: Vec<FeatureRow> = rows
             .iter()
             .enumerate()
@@ -532,11 +660,14 @@ mod tests {
                 ..r.clone()
             })
             .collect();
-        let df = features_frame(&segmented, &names, true).unwrap();
+        let df = features_frame(&segmented, &schema, &names, true).unwrap();
         assert_eq!(
             df.width(),
-            features_frame(&rows, &names, false).unwrap().width() + 3
+            features_frame(&rows, &schema, &names, false)
+                .unwrap()
+                .width()
+                + 3
         );
-        assert_eq!(feature_rows(&df, &names).unwrap(), segmented);
+        assert_eq!(feature_rows(&df, &schema, &names).unwrap(), segmented);
     }
 }

@@ -42,17 +42,19 @@ fn extract_writes_one_row_per_file_with_the_librarys_features() {
         .map(|c| c.to_string())
         .collect();
     assert_eq!(
-        &columns[..14],
+        &columns[..16],
         [
             "path",
+            "corpus",
+            "speaker",
+            "emotion",
+            "gender",
             "modality",
             "vocal_channel",
-            "emotion",
             "intensity",
             "statement",
             "repetition",
             "actor",
-            "gender",
             "sample_rate",
             "duration_s",
             "n_stft_frames",
@@ -60,7 +62,7 @@ fn extract_writes_one_row_per_file_with_the_librarys_features() {
             "mfcc_mean_00"
         ]
     );
-    assert_eq!(&columns[13..], &names[..]);
+    assert_eq!(&columns[15..], &names[..]);
 
     // Labels come from the names: actor 1 is male, emotion 05 is angry.
     let emotion = strings(&df, "emotion");

@@ -181,7 +181,7 @@ fn lone_clips_of_new_speakers_score_about_what_a_plain_model_does() {
             .iter()
             .filter(|r| {
                 let name = std::path::Path::new(r["path"].as_str().unwrap());
-                let labels = ser_pipeline::corpus::Labels::parse(
+                let labels = ser_pipeline::corpus::ravdess::RavdessName::parse(
                     name.file_name().unwrap().to_str().unwrap(),
                 )
                 .unwrap();

@@ -81,10 +81,13 @@ fn features_parquet_reads_in_pandas_and_duckdb() {
             .iter()
             .map(|c| c.as_str().unwrap())
             .collect();
-        assert_eq!(cols.len(), 13 + names.len(), "{key}");
-        assert_eq!(&cols[..3], ["path", "modality", "vocal_channel"], "{key}");
-        assert_eq!(cols[3], "emotion");
-        assert_eq!(&cols[13..], names.as_slice(), "{key}");
+        assert_eq!(cols.len(), 15 + names.len(), "{key}");
+        assert_eq!(
+            &cols[..4],
+            ["path", "corpus", "speaker", "emotion"],
+            "{key}"
+        );
+        assert_eq!(&cols[15..], names.as_slice(), "{key}");
     }
     // Labels arrive as text and features as float64, not as codes or objects.
     assert_eq!(got["pandas_dtypes"]["mfcc_mean_00"], "float64");

@@ -2,9 +2,9 @@
 //! file, is a valid config); unknown keys, wrong types and impossible values are rejected
 //! before any work starts, naming the key.
 //!
-//! One file per section the stages read: `augment.rs` (`[augment]`), `train.rs` (`[train]`),
-//! `models.rs` (`[models]`), `evaluate.rs` (`[evaluate]`); `[data]`, `[audio]` and `[run]` are
-//! here. `[features]` and `[split]` are the numeric modules' own parameter types
+//! One file per section the stages read: `corpora.rs` (`[[corpora]]`, `[labels]`),
+//! `augment.rs` (`[augment]`), `train.rs` (`[train]`), `models.rs` (`[models]`), `evaluate.rs`
+//! (`[evaluate]`); `[data]`, `[audio]` and `[run]` are here. `[features]` and `[split]` are the numeric modules' own parameter types
 //! ([`FeatureParams`], [`SplitConfig`]), as are the models' hyperparameters: the configuration
 //! gathers them, and the stages take the configuration.
 
@@ -14,14 +14,17 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub mod augment;
+pub mod corpora;
 pub mod evaluate;
 pub mod models;
 pub mod train;
 
+use crate::corpus::Corpora;
 use crate::features::{FeatureParams, SegmentScale};
 use crate::split::SplitConfig;
 
 pub use self::augment::{AugmentClasses, AugmentConfig};
+pub use self::corpora::{CorpusConfig, LabelsConfig};
 pub use self::evaluate::EvaluateConfig;
 pub use self::models::{ModelKind, ModelsConfig};
 pub use self::train::{AugmentedUse, TrainConfig};
@@ -45,6 +48,10 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data: DataConfig,
+    /// The corpora read (`[[corpora]]`); none means `data.root` is one RAVDESS corpus.
+    pub corpora: Vec<CorpusConfig>,
+    /// How labels are named and which are kept.
+    pub labels: LabelsConfig,
     pub audio: AudioConfig,
     pub features: FeatureParams,
     pub augment: AugmentConfig,
@@ -61,7 +68,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// Corpus root, walked at any depth. Default `data/ravdess`.
+    /// The one RAVDESS corpus read when no `[[corpora]]` is given: its root, walked at any
+    /// depth. Default `data/ravdess`.
     pub root: PathBuf,
     /// Folder for the tables (`manifest.parquet`, `features.parquet`, ...). Default `data`.
     pub out_dir: PathBuf,
@@ -167,6 +175,9 @@ impl Config {
 
     /// Makes relative data paths relative to `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
+        for c in &mut self.corpora {
+            c.resolve_paths(base);
+        }
         for p in [
             &mut self.data.root,
             &mut self.data.out_dir,
@@ -180,6 +191,11 @@ impl Config {
 
     /// Rejects impossible values, naming the key.
     pub fn check(&self) -> Result<(), ConfigError> {
+        let corpora = self.corpora()?;
+        let names: Vec<&str> = corpora.corpora.iter().map(|c| &*c.name).collect();
+        self.split
+            .check_corpora(&names)
+            .map_err(ConfigError::Value)?;
         self.features
             .check()
             .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -210,6 +226,11 @@ impl Config {
             )));
         }
         Ok(())
+    }
+
+    /// The run's corpora (`[[corpora]]`, or one RAVDESS corpus at `data.root`), checked.
+    pub fn corpora(&self) -> Result<Corpora, ConfigError> {
+        corpora::corpora(&self.corpora, &self.data.root, &self.labels).map_err(ConfigError::Value)
     }
 
     /// The rows a model of `kind` learns from: segments at its own scale

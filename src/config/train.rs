@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{Emotion, VocalChannel};
+use crate::corpus::ravdess::VocalChannel;
+use crate::corpus::Emotion;
 
 /// How training sets use augmented copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +20,7 @@ pub enum AugmentedUse {
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Emotions left out of training *and* testing (the original project's trick of dropping a
-    /// hard class). Default none; reports say when it is on.
+    /// hard class), by label name after `labels.map`. Default none; reports say when it is on.
     pub exclude_classes: Vec<String>,
     /// How a training set uses the augmented copies of its own files (`augmented.parquet`):
     /// `balance` (default) adds copies to every class with fewer training rows than the
@@ -27,14 +28,16 @@ pub struct TrainConfig {
     pub augmented: AugmentedUse,
     /// Seed for choosing which augmented copies balance a training set. Default 42.
     pub seed: u64,
-    /// Standardise every feature per speaker (actor) before anything else: each actor's rows
-    /// are centred and scaled by that actor's own mean and standard deviation. Uses no labels,
-    /// so it is legitimate at test time too, given several recordings of the test speaker.
-    /// Default false.
+    /// Standardise every feature per speaker before anything else: each speaker's rows (a
+    /// speaker is a corpus's speaker: RAVDESS's actor, EmoDB's speaker, ...) are centred and
+    /// scaled by that speaker's own mean and standard deviation; a corpus without speakers is
+    /// standardised as a whole. Uses no labels, so it is legitimate at test time too, given
+    /// several recordings of the test speaker. Default false.
     pub speaker_normalization: bool,
-    /// Which recordings train and test, by RAVDESS vocal channel: `"speech"`, `"song"` or
+    /// Which RAVDESS recordings train and test, by vocal channel: `"speech"`, `"song"` or
     /// both (default both: every recording extracted). The song archive (`download --song`)
-    /// unzips into the same actor folders as the speech archive.
+    /// unzips into the same actor folders as the speech archive. Other corpora's recordings
+    /// have no vocal channel and are always kept.
     pub vocal_channels: Vec<String>,
 }
 
@@ -54,13 +57,7 @@ impl TrainConfig {
     pub fn excluded(&self) -> Result<Vec<Emotion>, String> {
         self.exclude_classes
             .iter()
-            .map(|l| {
-                Emotion::from_label(l).ok_or_else(|| {
-                    format!(
-                        "train.exclude_classes: {l:?} is not an emotion (neutral, calm, happy, sad, angry, fearful, disgust, surprised)"
-                    )
-                })
-            })
+            .map(|l| Emotion::new(l).map_err(|e| format!("train.exclude_classes: {e}")))
             .collect()
     }
 

@@ -18,7 +18,7 @@ use crate::corpus::Emotion;
 use crate::data::parquet;
 use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
-use crate::tables::{self, FeatureRow, ManifestRow, Status};
+use crate::tables::{self, FeatureRow, LabelSchema, ManifestRow, Status};
 
 /// A copy's rows: its `augmented.parquet` row and, per segment scale, its segment rows.
 type AugRows = (AugRow, Vec<Vec<AugRow>>);
@@ -34,7 +34,7 @@ struct AugRow {
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let cfg = &settings.config.augment;
     let manifest = parquet::read(&paths.manifest())
-        .and_then(|df| tables::manifest_rows(&df))
+        .and_then(|df| tables::manifest_rows(&df, &paths.schema))
         .with_context(|| format!("augment: cannot use {}", paths.manifest().display()))?;
     // Only files extract could use: a file it could not decode fails here the same way (and
     // would be reported twice), and train uses copies of featurised files only.
@@ -62,14 +62,14 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
                 let mut counts: BTreeMap<Emotion, usize> = BTreeMap::new();
                 for r in &usable {
                     *counts
-                        .entry(r.labels.expect("filtered").emotion)
+                        .entry(r.labels.as_ref().expect("filtered").emotion.clone())
                         .or_default() += 1;
                 }
                 let largest = counts.values().copied().max().unwrap_or(0);
                 usable
                     .iter()
                     .copied()
-                    .filter(|r| counts[&r.labels.expect("filtered").emotion] < largest)
+                    .filter(|r| counts[&r.labels.as_ref().expect("filtered").emotion] < largest)
                     .collect()
             }
         }
@@ -92,7 +92,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let results: Vec<Result<AugRows, Skipped>> = jobs
         .par_iter()
         .map(|&(row, copy)| {
-            let abs = paths.corpus_root.join(&row.path);
+            let abs = paths
+                .audio_file(&row.corpus, &row.path)
+                .unwrap_or_else(|_| row.path.clone().into());
             let result =
                 augment_file(row, copy, &abs, &extractors, &scales, settings).map_err(|error| {
                     progress.suspend(|| log::warn!("augment: skipped {}: {error}", abs.display()));
@@ -127,7 +129,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     // The segment tables first, so that augmented.parquet is the last to change.
     for (scale, rows) in scales.iter().zip(&segment_rows) {
         let path = paths.segment_tables(config, scale).1;
-        write_table(&path, rows, &names, true)?;
+        write_table(&path, rows, &paths.schema, &names, true)?;
         log::info!(
             "augment: wrote {} ({} segments, {scale})",
             path.display(),
@@ -135,7 +137,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         );
         written.push(path);
     }
-    write_table(&paths.augmented(), &rows, &names, false)?;
+    write_table(&paths.augmented(), &rows, &paths.schema, &names, false)?;
     log::info!(
         "augment: wrote {} ({} rows)",
         paths.augmented().display(),
@@ -150,11 +152,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
 fn write_table(
     path: &std::path::Path,
     rows: &[AugRow],
+    schema: &LabelSchema,
     names: &[String],
     segmented: bool,
 ) -> Result<()> {
     let feature_rows: Vec<FeatureRow> = rows.iter().map(|r| r.row.clone()).collect();
-    let mut df = tables::features_frame(&feature_rows, names, segmented)?;
+    let mut df = tables::features_frame(&feature_rows, schema, names, segmented)?;
     df.insert_column(
         1,
         Column::new(
@@ -193,7 +196,7 @@ fn augment_file(
     settings: &Settings,
 ) -> Result<AugRows, String> {
     let cfg = &settings.config.augment;
-    let labels = row.labels.ok_or("no labels in the manifest")?;
+    let labels = row.labels.clone().ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
     let mut rng = augment::rng_for(cfg.seed, &row.path, copy);
     let spec = &cfg.transforms[rng.random_range(0..cfg.transforms.len())];

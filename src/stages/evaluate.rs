@@ -78,20 +78,46 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         g.y_true.push(id(&truth[i])?);
         g.y_pred.push(id(&predicted[i])?);
     }
-    let classes = crate::stages::train::classes_note(&settings.config);
+    let all_classes = crate::stages::train::classes_note(&settings.config);
 
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut pooled: BTreeMap<(String, String), Group> = BTreeMap::new();
     let mut per_fold: BTreeMap<(String, String), Vec<Report>> = BTreeMap::new();
+    let mut notes: BTreeMap<(String, String), String> = BTreeMap::new();
     for ((p, m, f), g) in &groups {
-        let r = metrics::classification_report(&g.y_true, &g.y_pred, &labels);
+        // A cross-corpus split is judged on the classes both sides share (its test rows and
+        // predictions hold no other), not on every class of the run.
+        let (g, shown, classes) = if is_cross_corpus(p) {
+            let (g, shown) = restrict(g, &labels);
+            let note = format!("shared: {}", shown.join(" "));
+            (g, shown, note)
+        } else {
+            (
+                Group {
+                    y_true: g.y_true.clone(),
+                    y_pred: g.y_pred.clone(),
+                },
+                labels.clone(),
+                all_classes.clone(),
+            )
+        };
+        let g = &g;
+        let r = metrics::classification_report(&g.y_true, &g.y_pred, &shown);
         rows.push(metrics_row(p, m, f, &r, None, criteria, &classes));
+        notes.insert((p.clone(), m.clone()), classes);
         let pool = pooled.entry((p.clone(), m.clone())).or_insert(Group {
             y_true: Vec::new(),
             y_pred: Vec::new(),
         });
-        pool.y_true.extend(&g.y_true);
-        pool.y_pred.extend(&g.y_pred);
+        // Pooled by label id of the run's labels.
+        let back = |c: &usize| {
+            labels
+                .iter()
+                .position(|l| *l == shown[*c])
+                .expect("a label")
+        };
+        pool.y_true.extend(g.y_true.iter().map(back));
+        pool.y_pred.extend(g.y_pred.iter().map(back));
         per_fold.entry((p.clone(), m.clone())).or_default().push(r);
     }
     for ((p, m), reports) in &per_fold {
@@ -106,15 +132,25 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             .sqrt();
         let macro_f1 = mean(Report::macro_f1);
         let weighted_f1 = mean(Report::weighted_f1);
-        // Every class's recall, averaged over folds; the criterion applies to the weakest.
-        let n_classes = labels.len();
-        let recalls: Vec<f64> = (0..n_classes)
-            .map(|c| reports.iter().map(|r| r.classes[c].recall).sum::<f64>() / n)
+        // Every class's recall, averaged over the folds that judge it; the criterion applies to
+        // the weakest.
+        let recalls: Vec<(usize, f64)> = labels
+            .iter()
+            .enumerate()
+            .filter_map(|(c, label)| {
+                let of: Vec<f64> = reports
+                    .iter()
+                    .filter_map(|r| r.classes.iter().find(|k| k.label == *label))
+                    .map(|k| k.recall)
+                    .collect();
+                (!of.is_empty()).then(|| (c, of.iter().sum::<f64>() / of.len() as f64))
+            })
             .collect();
-        let (weakest, min_recall) = recalls.iter().enumerate().fold(
-            (0, f64::INFINITY),
-            |b, (c, &v)| if v < b.1 { (c, v) } else { b },
-        );
+        let (weakest, min_recall) =
+            recalls.iter().fold(
+                (0, f64::INFINITY),
+                |b, &(c, v)| if v < b.1 { (c, v) } else { b },
+            );
         let acc_pass = acc > criteria.min_accuracy;
         let f1_pass = macro_f1 > criteria.min_macro_f1;
         let rec_pass = min_recall > criteria.min_class_recall;
@@ -137,7 +173,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             f1_pass.to_string(),
             rec_pass.to_string(),
             (acc_pass && f1_pass && rec_pass).to_string(),
-            classes.clone(),
+            notes[&(p.clone(), m.clone())].clone(),
         ]);
     }
     rows.sort();
@@ -146,6 +182,18 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
 
     for ((p, m), g) in &pooled {
         let dir = paths.reports_dir.join(p).join(m);
+        let (restricted, labels) = if is_cross_corpus(p) {
+            restrict(g, &labels)
+        } else {
+            (
+                Group {
+                    y_true: g.y_true.clone(),
+                    y_pred: g.y_pred.clone(),
+                },
+                labels.clone(),
+            )
+        };
+        let g = &restricted;
         let r = metrics::classification_report(&g.y_true, &g.y_pred, &labels);
         let cm = metrics::confusion_matrix(&g.y_true, &g.y_pred, labels.len());
         report::classification_report_csv(&dir.join("classification_report.csv"), &r)?;
@@ -176,6 +224,27 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     }
     log::info!("evaluate: wrote {}", metrics_path.display());
     Ok(())
+}
+
+/// The protocols that train on some corpora and test on others.
+fn is_cross_corpus(protocol: &str) -> bool {
+    matches!(protocol, "leave_one_corpus_out" | "cross_corpus")
+}
+
+/// The group with its labels restricted to those that occur in it (true or predicted), in the
+/// run's order, and the ids renumbered.
+fn restrict(g: &Group, labels: &[String]) -> (Group, Vec<String>) {
+    let present: std::collections::BTreeSet<usize> =
+        g.y_true.iter().chain(&g.y_pred).copied().collect();
+    let ids: Vec<usize> = present.into_iter().collect();
+    let new = |c: &usize| ids.binary_search(c).expect("present");
+    (
+        Group {
+            y_true: g.y_true.iter().map(new).collect(),
+            y_pred: g.y_pred.iter().map(new).collect(),
+        },
+        ids.iter().map(|&c| labels[c].clone()).collect(),
+    )
 }
 
 fn fmt(v: f64) -> String {

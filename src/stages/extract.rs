@@ -25,7 +25,7 @@ use crate::corpus::Labels;
 use crate::data::parquet;
 use crate::features::{ExtractorCache, SegmentScale};
 use crate::progress::Progress;
-use crate::tables::{self, FeatureRow, Status};
+use crate::tables::{self, FeatureRow, LabelSchema, Status};
 
 /// Parquet metadata key: the hash of what decides a row's values ([`extractor_id`]).
 const META_EXTRACTOR: &str = "ser_pipeline.extractor";
@@ -46,7 +46,7 @@ const CHUNK: usize = 128;
 pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let manifest_path = paths.manifest();
     let manifest = parquet::read_serial(&manifest_path)
-        .and_then(|df| tables::manifest_rows(&df))
+        .and_then(|df| tables::manifest_rows(&df, &paths.schema))
         .with_context(|| format!("extract: cannot use {}", manifest_path.display()))?;
     let mut skipped = super::manifest_skips(&manifest);
     let n_manifest = manifest.len();
@@ -60,6 +60,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
             .filter(|r| r.status == Status::Ok)
             .map(|r| Input {
                 path: r.path.into_boxed_str(),
+                corpus: r.corpus,
                 labels: r.labels,
             }),
     );
@@ -83,7 +84,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     // Stamped before decoding: a file changed during the run is recomputed by the next one.
     let stamps: Vec<Option<FileStamp>> = usable
         .iter()
-        .map(|r| FileStamp::of(&paths.corpus_root.join(&*r.path)))
+        .map(|r| {
+            paths
+                .audio_file(&r.corpus, &r.path)
+                .ok()
+                .and_then(|f| FileStamp::of(&f))
+        })
         .collect();
     // A file's old row is reused when its stamp and labels are unchanged; decided once here.
     let reuse: Vec<bool> = usable
@@ -105,10 +111,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     let extractors = ExtractorCache::new(params);
     let progress = Progress::new("extract", n_todo, settings.progress);
     let row_group = config.data.row_group_rows;
-    let mut features_out = TableOut::create(&paths.features(), &names, false, row_group)?;
+    let schema = &paths.schema;
+    let mut features_out = TableOut::create(&paths.features(), schema, &names, false, row_group)?;
     let mut segments_out = segment_paths
         .iter()
-        .map(|p| TableOut::create(p, &names, true, row_group))
+        .map(|p| TableOut::create(p, schema, &names, true, row_group))
         .collect::<Result<Vec<_>>>()?;
     for (chunk, chunk_reuse) in usable.chunks(CHUNK).zip(reuse.chunks(CHUNK)) {
         // Reused rows are taken out of the previous table first (in order), then the rest are
@@ -129,7 +136,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         let computed: Vec<Result<FileRows, Skipped>> = todo
             .par_iter()
             .map(|row| {
-                let abs = paths.corpus_root.join(&*row.path);
+                let abs = paths
+                    .audio_file(&row.corpus, &row.path)
+                    .unwrap_or_else(|_| row.path.to_string().into());
                 let result =
                     extract_file(row, &abs, &extractors, &scales, settings).map_err(|error| {
                         progress
@@ -224,6 +233,7 @@ fn extractor_id(config: &Config) -> String {
 /// three times the memory, kept through the run).
 struct Input {
     path: Box<str>,
+    corpus: std::sync::Arc<str>,
     labels: Option<Labels>,
 }
 
@@ -241,6 +251,7 @@ type FileRows = (FeatureRow, Vec<Vec<FeatureRow>>);
 /// (and freed) as soon as the row is in manifest order; a full row group is written at once.
 struct TableOut<'a> {
     out: parquet::BatchedWriter,
+    schema: &'a LabelSchema,
     names: &'a [String],
     segmented: bool,
     rows_per_group: usize,
@@ -263,17 +274,19 @@ const GATHER_COLUMNS: usize = 32;
 impl<'a> TableOut<'a> {
     fn create(
         path: &Path,
+        schema: &'a LabelSchema,
         names: &'a [String],
         segmented: bool,
         rows_per_group: usize,
     ) -> Result<TableOut<'a>> {
-        let schema = tables::features_frame(&[], names, segmented)?
+        let frame_schema = tables::features_frame(&[], schema, names, segmented)?
             .schema()
             .as_ref()
             .clone();
         let reserved = rows_per_group.min(RESERVED_ROWS);
         Ok(TableOut {
-            out: parquet::BatchedWriter::create(path, &schema)?,
+            out: parquet::BatchedWriter::create(path, &frame_schema)?,
+            schema,
             names,
             segmented,
             rows_per_group,
@@ -309,7 +322,7 @@ impl<'a> TableOut<'a> {
             return Ok(());
         }
         // The path, label and other columns, then the feature columns.
-        let keys = tables::features_frame(&self.keys, &[], self.segmented)?;
+        let keys = tables::features_frame(&self.keys, self.schema, &[], self.segmented)?;
         let n_keys = keys.width();
         let width = self.names.len();
         let (names, values) = (self.names, &self.values);
@@ -374,7 +387,10 @@ fn previous_rows(
                 .context("no file stamps in its metadata")?,
         )
         .context("unreadable file stamps in its metadata")?;
-        Ok(Some((tables::feature_rows(&df, names)?, inputs)))
+        Ok(Some((
+            tables::feature_rows(&df, &paths.schema, names)?,
+            inputs,
+        )))
     };
     let previous = || -> Result<Option<ByFile>> {
         let Some((rows, inputs)) = read(&path)? else {
@@ -431,7 +447,7 @@ fn extract_file(
     scales: &[SegmentScale],
     settings: &Settings,
 ) -> Result<FileRows, String> {
-    let labels = row.labels.ok_or("no labels in the manifest")?;
+    let labels = row.labels.clone().ok_or("no labels in the manifest")?;
     let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
     let duration_s = decoded.duration_s();
     let extractor = extractors.get(decoded.sample_rate);
@@ -463,7 +479,7 @@ pub(crate) fn file_rows(
     let sr = f64::from(sample_rate);
     let row = |f: crate::features::Features, segment: Option<tables::SegmentSpan>| FeatureRow {
         path: path.to_string(),
-        labels,
+        labels: labels.clone(),
         sample_rate,
         duration_s,
         n_frames: f.n_frames,

@@ -16,8 +16,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::corpus::Corpora;
 use crate::features::SegmentScale;
 use crate::progress;
+use crate::tables::LabelSchema;
 
 /// A stage of the pipeline, in run order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,18 +83,30 @@ impl Stage {
 /// Where every table lives, derived from the config.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    pub corpus_root: PathBuf,
+    /// The corpora read, and where each one's files are.
+    pub corpora: Corpora,
+    /// The label columns of every table, from the corpora's kinds.
+    pub schema: LabelSchema,
     pub out_dir: PathBuf,
     pub reports_dir: PathBuf,
 }
 
 impl Paths {
-    pub fn new(config: &Config) -> Paths {
-        Paths {
-            corpus_root: config.data.root.clone(),
+    pub fn new(config: &Config) -> Result<Paths> {
+        let corpora = config.corpora()?;
+        Ok(Paths {
+            schema: LabelSchema::of(&corpora)?,
+            corpora,
             out_dir: config.data.out_dir.clone(),
             reports_dir: config.data.reports_dir.clone(),
-        }
+        })
+    }
+
+    /// The audio file of a table row.
+    pub fn audio_file(&self, corpus: &str, path: &str) -> Result<PathBuf> {
+        self.corpora.resolve(corpus, path).with_context(|| {
+            format!("{path}: corpus {corpus:?} is not configured (rerun the scan stage)")
+        })
     }
     pub fn manifest(&self) -> PathBuf {
         self.out_dir.join("manifest.parquet")
@@ -222,7 +236,7 @@ pub struct Summary {
 
 /// Runs `targets` (and the upstream stages whose outputs are missing), in order.
 pub fn run(targets: &[Stage], settings: &Settings) -> Result<Summary> {
-    let paths = Paths::new(&settings.config);
+    let paths = Paths::new(&settings.config)?;
     remove_stale_temps(&paths);
     let last = targets.iter().copied().max().unwrap_or(Stage::Scan);
     let mut summary = Summary::default();
@@ -281,7 +295,9 @@ fn remove_stale_temps(paths: &Paths) {
         let dirs = walkdir::WalkDir::new(root)
             .max_depth(2)
             .into_iter()
-            .filter_entry(|e| e.file_type().is_dir() && e.path() != paths.corpus_root)
+            .filter_entry(|e| {
+                e.file_type().is_dir() && !paths.corpora.corpora.iter().any(|c| e.path() == c.root)
+            })
             .flatten();
         for dir in dirs {
             removed.extend(crate::data::remove_stale_temps(

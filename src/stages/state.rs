@@ -110,6 +110,8 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
         h.update(serde_json::to_string(v).expect("config sections serialise"));
     }
     section(&mut h, &config.data);
+    section(&mut h, &config.corpora);
+    section(&mut h, &config.labels);
     if stage >= Stage::Extract {
         section(&mut h, &config.audio);
         section(&mut h, &config.features);
@@ -131,15 +133,26 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
         section(&mut h, &config.evaluate);
     }
     if stage <= Stage::Augment {
-        // The corpus as it is now: every audio file's path, size and modification time.
-        let (found, problems) = crate::corpus::walk(&paths.corpus_root);
-        for f in &found {
-            h.update(&f.rel_path);
-            h.update(stamp(&f.abs_path));
-        }
-        for p in &problems {
-            h.update(&p.path);
-            h.update(&p.message);
+        // The corpora as they are now: every audio file's path, size and modification time
+        // (and a manifest's own).
+        for corpus in &paths.corpora.corpora {
+            h.update(&*corpus.name);
+            if let crate::corpus::Layout::Manifest(file) = &corpus.layout {
+                h.update(stamp(file));
+            }
+            match corpus.list(&paths.corpora.vocabulary) {
+                Ok((listed, problems)) => {
+                    for f in &listed {
+                        h.update(&f.rel_path);
+                        h.update(stamp(&f.abs_path));
+                    }
+                    for p in &problems {
+                        h.update(&p.path);
+                        h.update(&p.message);
+                    }
+                }
+                Err(e) => h.update(e),
+            }
         }
     }
     for upstream in Stage::ALL.iter().filter(|&&s| s < stage) {

@@ -11,10 +11,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{AugmentedUse, Config, ModelKind};
-use crate::corpus::VocalChannel;
+use crate::corpus::ravdess::VocalChannel;
+use crate::corpus::Emotion;
 use crate::data::parquet;
 use crate::features::SegmentScale;
 use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
+use crate::split::Groups;
 use crate::stages::Paths;
 use crate::tables::{self, FeatureTable};
 
@@ -33,14 +35,27 @@ pub struct Dataset {
     /// With `train.speaker_normalization`: the statistics a speaker of unknown statistics is
     /// standardised with at prediction time ([`SpeakerNorm::population`] of the corpus's).
     pub speaker_population: Option<Scaler>,
+    /// Recordings per corpus and class before any class was left out, and whether the class
+    /// is trained on (`reports/classes.csv`).
+    pub class_counts: Vec<ClassCount>,
 }
 
-/// The recordings of a [`Dataset`], in table order: each one's path, class, actor and rows
-/// (contiguous in the table: one, or one per segment).
+/// One line of `reports/classes.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassCount {
+    pub corpus: std::sync::Arc<str>,
+    pub emotion: Emotion,
+    pub recordings: usize,
+    pub used: bool,
+}
+
+/// The recordings of a [`Dataset`], in table order: each one's path, class, speaker, sex and
+/// corpus, and rows (contiguous in the table: one, or one per segment).
 pub struct Recordings {
     pub paths: Vec<String>,
     pub y: Vec<usize>,
-    pub actors: Vec<u8>,
+    /// What the protocols group by: speakers (`corpus/speaker`), sexes, corpora.
+    pub groups: Groups,
     pub rows: Vec<std::ops::Range<usize>>,
 }
 
@@ -50,7 +65,7 @@ impl Recordings {
         let mut files = Recordings {
             paths: Vec::new(),
             y: Vec::new(),
-            actors: Vec::new(),
+            groups: Groups::default(),
             rows: Vec::new(),
         };
         let mut seen = HashSet::new();
@@ -65,7 +80,9 @@ impl Recordings {
             }
             files.paths.push(path.clone());
             files.y.push(y[start]);
-            files.actors.push(table.actors[start]);
+            files.groups.speakers.push(table.speakers[start].clone());
+            files.groups.genders.push(table.genders[start]);
+            files.groups.corpora.push(table.corpora[start].clone());
             files.rows.push(start..i);
             start = i;
         }
@@ -118,8 +135,13 @@ impl Dataset {
                 config.train.vocal_channels.join(", ")
             );
         }
-        let excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
-        let encoder = LabelEncoder::fit(table.emotions.iter().copied(), &excluded);
+        let mut excluded = config.train.excluded().map_err(|e| anyhow!(e))?;
+        let kept = config.labels.kept().map_err(|e| anyhow!(e))?;
+        if !kept.is_empty() {
+            excluded.extend(table.emotions.iter().filter(|e| !kept.contains(e)).cloned());
+        }
+        let encoder = LabelEncoder::fit(table.emotions.iter().cloned(), &excluded);
+        let class_counts = class_counts(&table, &encoder);
         if encoder.len() < 2 {
             bail!(
                 "train: {} has {} class(es) after exclusions; need at least 2",
@@ -128,13 +150,13 @@ impl Dataset {
             );
         }
         let keep: Vec<usize> = (0..table.paths.len())
-            .filter(|&i| encoder.encode(table.emotions[i]).is_some())
+            .filter(|&i| encoder.encode(&table.emotions[i]).is_some())
             .collect();
         let table = select(table, &keep);
         let y: Vec<usize> = table
             .emotions
             .iter()
-            .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+            .map(|e| encoder.encode(e).expect("kept rows have known classes"))
             .collect();
         let files = Recordings::of(&table, &y)
             .with_context(|| format!("cannot use {}", rows_path.display()))?;
@@ -147,13 +169,13 @@ impl Dataset {
                     .with_context(|| format!("cannot use {}", augmented_path.display()))?;
                 drop(df);
                 let keep: Vec<usize> = (0..aug.paths.len())
-                    .filter(|&i| encoder.encode(aug.emotions[i]).is_some())
+                    .filter(|&i| encoder.encode(&aug.emotions[i]).is_some())
                     .collect();
                 let aug = select(aug, &keep);
                 let y_aug = aug
                     .emotions
                     .iter()
-                    .map(|&e| encoder.encode(e).expect("kept rows have known classes"))
+                    .map(|e| encoder.encode(e).expect("kept rows have known classes"))
                     .collect();
                 Some((aug, y_aug))
             } else {
@@ -161,14 +183,12 @@ impl Dataset {
             };
         let mut speaker_population = None;
         if config.train.speaker_normalization {
-            let norms = SpeakerNorm::fit(table.x.view(), &table.actors);
-            norms
-                .apply(&mut table.x, &table.actors)
-                .map_err(|e| anyhow!(e))?;
+            let keys = norm_keys(&table);
+            let norms = SpeakerNorm::fit(table.x.view(), &keys);
+            norms.apply(&mut table.x, &keys).map_err(|e| anyhow!(e))?;
             if let Some((aug, _)) = &mut augmented {
-                norms
-                    .apply(&mut aug.x, &aug.actors)
-                    .map_err(|e| anyhow!(e))?;
+                let keys = norm_keys(aug);
+                norms.apply(&mut aug.x, &keys).map_err(|e| anyhow!(e))?;
             }
             speaker_population = Some(norms.population());
         }
@@ -177,6 +197,7 @@ impl Dataset {
             table,
             y,
             speaker_population,
+            class_counts,
             files,
             augmented,
             augmented_use: config.train.augmented,
@@ -273,7 +294,38 @@ impl Dataset {
     }
 }
 
-/// The rows of `t` (read from `df`) whose `vocal_channel` is one of `channels`.
+/// Recordings per corpus and class of `t`, in corpus then class order.
+fn class_counts(t: &FeatureTable, encoder: &LabelEncoder) -> Vec<ClassCount> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut counts: BTreeMap<(&str, &Emotion), usize> = BTreeMap::new();
+    for i in 0..t.paths.len() {
+        if seen.insert(t.paths[i].as_str()) {
+            *counts.entry((&*t.corpora[i], &t.emotions[i])).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((corpus, emotion), recordings)| ClassCount {
+            corpus: corpus.into(),
+            emotion: emotion.clone(),
+            recordings,
+            used: encoder.encode(emotion).is_some(),
+        })
+        .collect()
+}
+
+/// Whose statistics standardise each row: its speaker (`corpus/speaker`), or, in a corpus
+/// without speakers, the corpus as a whole (`corpus/*`).
+fn norm_keys(t: &FeatureTable) -> Vec<std::sync::Arc<str>> {
+    t.speakers
+        .iter()
+        .zip(&t.corpora)
+        .map(|(s, c)| s.clone().unwrap_or_else(|| format!("{c}/*").into()))
+        .collect()
+}
+
+/// The rows of `t` (read from `df`) whose `vocal_channel` is one of `channels`; rows without
+/// a vocal channel (corpora other than RAVDESS) are kept.
 fn in_channels(
     t: FeatureTable,
     df: &polars::prelude::DataFrame,
@@ -281,7 +333,10 @@ fn in_channels(
 ) -> Result<FeatureTable> {
     let of_row = tables::vocal_channels(df)?;
     let keep: Vec<usize> = (0..t.paths.len())
-        .filter(|&i| channels.contains(&of_row[i]))
+        .filter(|&i| match &of_row[i] {
+            Some(c) => VocalChannel::from_label(c).is_some_and(|c| channels.contains(&c)),
+            None => true,
+        })
         .collect();
     Ok(select(t, &keep))
 }
@@ -293,8 +348,10 @@ fn select(t: FeatureTable, rows: &[usize]) -> FeatureTable {
     }
     FeatureTable {
         paths: rows.iter().map(|&i| t.paths[i].clone()).collect(),
-        emotions: rows.iter().map(|&i| t.emotions[i]).collect(),
-        actors: rows.iter().map(|&i| t.actors[i]).collect(),
+        emotions: rows.iter().map(|&i| t.emotions[i].clone()).collect(),
+        corpora: rows.iter().map(|&i| t.corpora[i].clone()).collect(),
+        speakers: rows.iter().map(|&i| t.speakers[i].clone()).collect(),
+        genders: rows.iter().map(|&i| t.genders[i]).collect(),
         source_paths: t
             .source_paths
             .as_ref()

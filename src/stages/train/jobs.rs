@@ -65,6 +65,18 @@ pub(super) fn run_job(
     config: &Config,
 ) -> Result<JobResult> {
     let (x_train, y_train) = ds.training_set(&split.train, extra);
+    // A cross-corpus split learns the classes both sides share only: its classes are numbered
+    // 0..k for the fit, and its probabilities put back in the run's columns (0 elsewhere).
+    let classes: Vec<usize> = match &split.shared_classes {
+        Some(shared) => shared.clone(),
+        None => (0..ds.encoder.len()).collect(),
+    };
+    let compact = |c: usize| {
+        classes
+            .binary_search(&c)
+            .expect("a split's rows are of its classes")
+    };
+    let y_train: Vec<usize> = y_train.into_iter().map(compact).collect();
     let groups = ds.training_groups(&split.train, extra);
     let scaler = Scaler::fit(x_train.view());
     let mut x_train = x_train;
@@ -77,7 +89,7 @@ pub(super) fn run_job(
         &config.models,
         x_train,
         &y_train,
-        ds.encoder.len(),
+        classes.len(),
         groups.as_deref(),
     )
     .with_context(|| {
@@ -90,10 +102,19 @@ pub(super) fn run_job(
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();
     // One row per test recording: its segments' probabilities pooled, or its own row.
-    let proba = crate::models::pool_log_proba(
+    let pooled = crate::models::pool_log_proba(
         model.classifier().predict_proba(x_test.view()).view(),
         &ds.files.groups_of(&split.test),
     );
+    let proba = if classes.len() == ds.encoder.len() {
+        pooled
+    } else {
+        let mut full = Array2::zeros((pooled.nrows(), ds.encoder.len()));
+        for (k, &c) in classes.iter().enumerate() {
+            full.column_mut(c).assign(&pooled.column(k));
+        }
+        full
+    };
     let predicted = crate::models::argmax_rows(proba.view());
     log::info!(
         "train: {} {} {}: {} train rows (+{} augmented), {} test recordings, {:.1} s",

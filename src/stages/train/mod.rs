@@ -28,7 +28,7 @@ use crate::config::{Config, ModelKind};
 use self::dataset::Datasets;
 use self::final_models::save_final_models;
 use self::jobs::{ensemble, run_job, JobResult};
-use self::outputs::{write_curves, write_fits, write_predictions, write_splits};
+use self::outputs::{write_classes, write_curves, write_fits, write_predictions, write_splits};
 
 pub use self::dataset::{Dataset, Recordings};
 pub use self::jobs::fit_model;
@@ -39,7 +39,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let ds = &datasets.sets[0];
     let splits = config
         .split
-        .splits(&ds.files.y, &ds.files.actors)
+        .splits(&ds.files.y, &ds.files.groups)
         .map_err(|e| anyhow!("train: {e}"))?;
     let labels = ds.encoder.labels();
     log::info!(
@@ -63,6 +63,24 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
                 config
                     .rows_of(kind)
                     .map_or("files".to_string(), |s| s.to_string())
+            );
+        }
+    }
+    write_classes(paths, &ds.class_counts)?;
+    for s in &splits {
+        if let Some(shared) = &s.shared_classes {
+            log::info!(
+                "train: {} {}: {} train, {} test recordings on the {} shared classes ({})",
+                s.protocol,
+                s.fold,
+                s.train.len(),
+                s.test.len(),
+                shared.len(),
+                shared
+                    .iter()
+                    .map(|&c| labels[c].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }

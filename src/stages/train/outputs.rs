@@ -1,19 +1,20 @@
 //! Writing the outputs of the jobs: `predictions.parquet`, `splits.parquet`, `reports/fits.csv`
 //! and the MLP's training curves (`reports/<protocol>/<model>/training_curve_<fold>.{csv,svg}`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::Result;
 use polars::prelude::{Column, DataFrame};
 
-use super::dataset::Dataset;
+use super::dataset::{ClassCount, Dataset};
 use super::jobs::JobResult;
+use crate::corpus::Emotion;
 use crate::data::{self, parquet};
 use crate::split::Split;
 use crate::stages::Paths;
 
-/// `predictions.parquet`: `path`, `protocol`, `fold`, `model`, `actor`, `true`, `predicted`,
-/// then `prob_<class>` per class.
+/// `predictions.parquet`: `path`, `corpus`, `speaker`, `protocol`, `fold`, `model`, `true`,
+/// `predicted`, then `prob_<class>` per class (0 for a class a cross-corpus split left out).
 pub(super) fn write_predictions(
     paths: &Paths,
     ds: &Dataset,
@@ -25,7 +26,8 @@ pub(super) fn write_predictions(
     let mut protocol = Vec::new();
     let mut fold = Vec::new();
     let mut model = Vec::new();
-    let mut actor = Vec::new();
+    let mut corpus = Vec::new();
+    let mut speaker = Vec::new();
     let mut truth = Vec::new();
     let mut predicted = Vec::new();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
@@ -36,7 +38,12 @@ pub(super) fn write_predictions(
             protocol.push(split.protocol);
             fold.push(split.fold.clone());
             model.push(r.model);
-            actor.push(i32::from(ds.files.actors[i]));
+            corpus.push(ds.files.groups.corpora[i].to_string());
+            speaker.push(
+                ds.files.groups.speakers[i]
+                    .as_deref()
+                    .map(|s| s.split_once('/').map_or(s, |(_, s)| s).to_string()),
+            );
             truth.push(labels[ds.files.y[i]].clone());
             predicted.push(labels[r.predicted[k]].clone());
             for (c, p) in probs.iter_mut().enumerate() {
@@ -47,10 +54,11 @@ pub(super) fn write_predictions(
     let n = path.len();
     let mut columns = vec![
         Column::new("path".into(), path),
+        Column::new("corpus".into(), corpus),
+        Column::new("speaker".into(), speaker),
         Column::new("protocol".into(), protocol),
         Column::new("fold".into(), fold),
         Column::new("model".into(), model),
-        Column::new("actor".into(), actor),
         Column::new("true".into(), truth),
         Column::new("predicted".into(), predicted),
     ];
@@ -172,4 +180,44 @@ pub(super) fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult
         )?;
     }
     Ok(())
+}
+
+/// `reports/classes.csv` (`corpus`, `emotion`, `recordings`, `used`), and a warning for each
+/// class that some corpora have and others do not.
+pub(super) fn write_classes(paths: &Paths, counts: &[ClassCount]) -> Result<()> {
+    let corpora: BTreeSet<&str> = counts.iter().map(|c| &*c.corpus).collect();
+    if corpora.len() > 1 {
+        let mut by_class: BTreeMap<&Emotion, Vec<&str>> = BTreeMap::new();
+        for c in counts {
+            by_class.entry(&c.emotion).or_default().push(&c.corpus);
+        }
+        for (emotion, has) in by_class {
+            if has.len() < corpora.len() {
+                log::warn!(
+                    "train: class {emotion} is only in corpus {} (not in {}); cross-corpus \
+                     splits leave it out, the others learn it from those corpora",
+                    has.join(", "),
+                    corpora
+                        .iter()
+                        .filter(|c| !has.contains(c))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+    }
+    let rows = counts.iter().map(|c| {
+        vec![
+            c.corpus.to_string(),
+            c.emotion.to_string(),
+            c.recordings.to_string(),
+            c.used.to_string(),
+        ]
+    });
+    data::csv::write(
+        &paths.reports_dir.join("classes.csv"),
+        &["corpus", "emotion", "recordings", "used"],
+        rows,
+    )
 }

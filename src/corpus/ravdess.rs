@@ -1,13 +1,16 @@
-//! The RAVDESS corpus: typed labels parsed from file names, and walking a corpus tree.
+//! The `ravdess` kind: RAVDESS file names, `MM-VV-EE-II-SS-RR-AA.wav` (seven two-digit
+//! fields): modality, vocal channel, emotion, intensity, statement, repetition, actor
+//! (Livingstone & Russo 2018; odd actors are male). Speech and song alike.
 //!
-//! A RAVDESS file name is `MM-VV-EE-II-SS-RR-AA.wav` (seven two-digit fields):
-//! modality, vocal channel, emotion, intensity, statement, repetition, actor.
-//! Parsing is pure; [`walk`] is the only function here that touches the file system.
+//! The speaker is the actor (`"12"`), the gender its parity; modality, vocal channel,
+//! intensity, statement, repetition and actor are the kind's extra columns.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use thiserror::Error;
+
+use super::{CorpusKind, Extra, ExtraColumn, Gender, NameError as KindError, Parsed, Vocabulary};
 
 /// Why a file name is not a RAVDESS name.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -110,7 +113,7 @@ coded_enum! {
 
 coded_enum! {
     /// EE: the acted emotion, the classification target.
-    Emotion, "emotion", "01..08 (neutral, calm, happy, sad, angry, fearful, disgust, surprised)" {
+    EmotionCode, "emotion", "01..08 (neutral, calm, happy, sad, angry, fearful, disgust, surprised)" {
         Neutral = 1 => "neutral",
         Calm = 2 => "calm",
         Happy = 3 => "happy",
@@ -138,28 +141,12 @@ coded_enum! {
     }
 }
 
-/// Speaker gender, from the actor number's parity (odd actors are male).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gender {
-    Male,
-    Female,
-}
-
-impl Gender {
-    pub fn label(self) -> &'static str {
-        match self {
-            Gender::Male => "male",
-            Gender::Female => "female",
-        }
-    }
-}
-
 /// Every label a RAVDESS file name carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Labels {
+pub struct RavdessName {
     pub modality: Modality,
     pub vocal_channel: VocalChannel,
-    pub emotion: Emotion,
+    pub emotion: EmotionCode,
     pub intensity: Intensity,
     pub statement: Statement,
     /// 1 or 2.
@@ -168,7 +155,7 @@ pub struct Labels {
     pub actor: u8,
 }
 
-impl Labels {
+impl RavdessName {
     pub fn gender(&self) -> Gender {
         if self.actor % 2 == 1 {
             Gender::Male
@@ -179,7 +166,7 @@ impl Labels {
 
     /// Parses a file name (with or without directory and extension), e.g.
     /// `03-01-06-01-02-01-12.wav`.
-    pub fn parse(file_name: &str) -> Result<Labels, NameError> {
+    pub fn parse(file_name: &str) -> Result<RavdessName, NameError> {
         let stem = Path::new(file_name)
             .file_stem()
             .and_then(|s| s.to_str())
@@ -207,22 +194,22 @@ impl Labels {
                 expected: "01 or 02",
             });
         }
-        let labels = Labels {
+        let labels = RavdessName {
             modality: Modality::parse_field(fields[0])?,
             vocal_channel: VocalChannel::parse_field(fields[1])?,
-            emotion: Emotion::parse_field(fields[2])?,
+            emotion: EmotionCode::parse_field(fields[2])?,
             intensity: Intensity::parse_field(fields[3])?,
             statement: Statement::parse_field(fields[4])?,
             repetition,
             actor: two_digits("actor", fields[6], "01..99")?,
         };
-        if labels.emotion == Emotion::Neutral && labels.intensity == Intensity::Strong {
+        if labels.emotion == EmotionCode::Neutral && labels.intensity == Intensity::Strong {
             return Err(NameError::StrongNeutral);
         }
         Ok(labels)
     }
 
-    /// The canonical file stem, the inverse of [`Labels::parse`].
+    /// The canonical file stem, the inverse of [`RavdessName::parse`].
     pub fn file_stem(&self) -> String {
         format!(
             "{:02}-{:02}-{:02}-{:02}-{:02}-{:02}-{:02}",
@@ -237,75 +224,56 @@ impl Labels {
     }
 }
 
-/// File extensions the pipeline treats as audio (case-insensitive).
-pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac"];
+/// The `ravdess` kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Ravdess;
 
-/// One audio file found under the corpus root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// Path relative to the corpus root, with `/` separators: the stable key of every table.
-    pub rel_path: String,
-    pub abs_path: PathBuf,
-}
-
-/// A problem met while walking that concerns a path rather than a file's content
-/// (an unreadable directory, a symlink loop).
-#[derive(Debug, Clone)]
-pub struct WalkProblem {
-    pub path: String,
-    pub message: String,
-}
-
-/// Walks `root` at any depth, following symlinks but not loops, and returns the audio files
-/// sorted by relative path (so every later table has a stable row order).
-pub fn walk(root: &Path) -> (Vec<Found>, Vec<WalkProblem>) {
-    let mut found = Vec::new();
-    let mut problems = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(true) {
-        match entry {
-            Ok(entry) => {
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                let path = entry.path();
-                let is_audio = path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)));
-                if is_audio {
-                    found.push(Found {
-                        rel_path: rel_path(root, path),
-                        abs_path: path.to_path_buf(),
-                    });
-                }
-            }
-            Err(err) => {
-                let path = err
-                    .path()
-                    .map(|p| rel_path(root, p))
-                    .unwrap_or_else(|| root.display().to_string());
-                let message = if err.loop_ancestor().is_some() {
-                    "symlink loop: skipped".to_string()
-                } else {
-                    err.io_error()
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| err.to_string())
-                };
-                problems.push(WalkProblem { path, message });
-            }
-        }
+impl RavdessName {
+    /// The kind's extra columns of this name, in [`Ravdess::extra_columns`] order.
+    pub fn extras(&self) -> Vec<(String, Extra)> {
+        let text = |n: &str, v: &str| (n.to_string(), Extra::Text(v.to_string()));
+        let int = |n: &str, v: u8| (n.to_string(), Extra::Int(i32::from(v)));
+        vec![
+            text("modality", self.modality.label()),
+            text("vocal_channel", self.vocal_channel.label()),
+            text("intensity", self.intensity.label()),
+            text("statement", self.statement.label()),
+            int("repetition", self.repetition),
+            int("actor", self.actor),
+        ]
     }
-    found.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
-    problems.sort_by(|a, b| a.path.cmp(&b.path));
-    (found, problems)
 }
 
-fn rel_path(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+impl CorpusKind for Ravdess {
+    fn name(&self) -> &'static str {
+        "ravdess"
+    }
+
+    fn convention(&self) -> String {
+        "a RAVDESS name MM-VV-EE-II-SS-RR-AA.wav (e.g. 03-01-06-01-02-01-12.wav)".into()
+    }
+
+    fn extra_columns(&self) -> Vec<ExtraColumn> {
+        vec![
+            ExtraColumn::text("modality"),
+            ExtraColumn::text("vocal_channel"),
+            ExtraColumn::text("intensity"),
+            ExtraColumn::text("statement"),
+            ExtraColumn::int("repetition"),
+            ExtraColumn::int("actor"),
+        ]
+    }
+
+    fn parse(&self, rel_path: &str, vocabulary: &Vocabulary) -> Result<Parsed, KindError> {
+        let file_name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+        let name = RavdessName::parse(file_name).map_err(|e| super::name_error(self, e))?;
+        Ok(Parsed {
+            speaker: Some(format!("{:02}", name.actor)),
+            emotion: vocabulary.remap(super::Emotion::canonical(name.emotion.label())),
+            gender: Some(name.gender()),
+            extras: name.extras(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -315,17 +283,19 @@ mod tests {
 
     #[test]
     fn parses_a_real_name() {
-        let l = Labels::parse("Actor_12/03-01-06-01-02-01-12.wav").unwrap();
+        let l = RavdessName::parse("Actor_12/03-01-06-01-02-01-12.wav").unwrap();
         assert_eq!(l.modality, Modality::AudioOnly);
         assert_eq!(l.vocal_channel, VocalChannel::Speech);
-        assert_eq!(l.emotion, Emotion::Fearful);
+        assert_eq!(l.emotion, EmotionCode::Fearful);
         assert_eq!(l.intensity, Intensity::Normal);
         assert_eq!(l.statement, Statement::Dogs);
         assert_eq!(l.repetition, 1);
         assert_eq!(l.actor, 12);
         assert_eq!(l.gender(), Gender::Female);
         assert_eq!(
-            Labels::parse("03-02-05-02-01-02-07.flac").unwrap().gender(),
+            RavdessName::parse("03-02-05-02-01-02-07.flac")
+                .unwrap()
+                .gender(),
             Gender::Male
         );
     }
@@ -344,9 +314,31 @@ mod tests {
             ("03-01-01-02-02-01-12.wav", "neutral"),
             ("3-01-06-01-02-01-012.wav", "7 dash-separated"),
         ] {
-            let err = Labels::parse(name).unwrap_err().to_string();
+            let err = RavdessName::parse(name).unwrap_err().to_string();
             assert!(err.contains(needle), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn the_kind_gives_speaker_gender_and_extras() {
+        let p = Ravdess
+            .parse("Actor_12/03-01-06-01-02-01-12.wav", &Vocabulary::default())
+            .unwrap();
+        assert_eq!(p.speaker.as_deref(), Some("12"));
+        assert_eq!(p.emotion.label(), "fearful");
+        assert_eq!(p.gender, Some(Gender::Female));
+        let names: Vec<String> = Ravdess
+            .extra_columns()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let got: Vec<&String> = p.extras.iter().map(|(n, _)| n).collect();
+        assert_eq!(got, names.iter().collect::<Vec<_>>());
+        assert_eq!(p.extras[5].1, Extra::Int(12));
+        let err = Ravdess
+            .parse("x/notes.wav", &Vocabulary::default())
+            .unwrap_err();
+        assert!(err.0.contains("MM-VV-EE-II-SS-RR-AA"), "{err}");
     }
 
     proptest! {
@@ -354,37 +346,10 @@ mod tests {
         fn parse_round_trips(m in 1u8..=3, v in 1u8..=2, e in 1u8..=8, i in 1u8..=2,
                              s in 1u8..=2, r in 1u8..=2, a in 1u8..=99) {
             let name = format!("{m:02}-{v:02}-{e:02}-{i:02}-{s:02}-{r:02}-{a:02}.wav");
-            match Labels::parse(&name) {
+            match RavdessName::parse(&name) {
                 Ok(l) => prop_assert_eq!(format!("{}.wav", l.file_stem()), name),
                 Err(err) => prop_assert!(e == 1 && i == 2, "{name}: {err}"),
             }
         }
-    }
-
-    #[test]
-    fn walk_finds_audio_at_any_depth_sorted() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("b/deeper")).unwrap();
-        std::fs::create_dir_all(root.join("a")).unwrap();
-        std::fs::write(root.join("b/deeper/03-01-01-01-01-01-02.WAV"), b"x").unwrap();
-        std::fs::write(root.join("a/03-01-01-01-01-01-01.wav"), b"x").unwrap();
-        std::fs::write(root.join("a/readme.txt"), b"x").unwrap();
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(root, root.join("b/loop")).unwrap();
-        let (found, problems) = walk(root);
-        let rels: Vec<_> = found.iter().map(|f| f.rel_path.as_str()).collect();
-        assert_eq!(
-            rels,
-            [
-                "a/03-01-01-01-01-01-01.wav",
-                "b/deeper/03-01-01-01-01-01-02.WAV"
-            ]
-        );
-        #[cfg(unix)]
-        assert!(
-            problems.iter().any(|p| p.message.contains("symlink loop")),
-            "{problems:?}"
-        );
     }
 }

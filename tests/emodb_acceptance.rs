@@ -1,0 +1,196 @@
+//! Acceptance on a second real corpus: EmoDB (the 2 s, 22.05 kHz copy in `../shared/data`,
+//! unpacked to `data/emodb` or `$EMODB_DIR`) read by the `emodb` kind, evaluated leaving one
+//! speaker out, and RAVDESS + EmoDB in one run with both cross-corpus directions. Skips loudly
+//! when a corpus is absent; fails instead when `SER_REQUIRE_DATA=1` (as CI sets it).
+//!
+//! The accuracy floors are regression guards set under the figures measured with the
+//! recommended `pipeline.toml` (docs/accuracy.md, "Other corpora"), not the issue's targets.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use common::{assert_exit, strings};
+use ser_pipeline::data::parquet;
+
+fn corpus(var: &str, default: &str, unpack: &str) -> Option<PathBuf> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join(default));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let message = format!(
+        "{} not found at {} (set {var}, or run ../shared/data/{unpack} {default})",
+        default,
+        dir.display()
+    );
+    if std::env::var("SER_REQUIRE_DATA").as_deref() == Ok("1") {
+        panic!("{message}, and SER_REQUIRE_DATA=1");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// The `reports/metrics.csv` rows of a run, as (protocol, model, fold) -> (accuracy, classes).
+fn metrics(reports: &std::path::Path) -> Vec<(String, String, String, f64, String)> {
+    let text = std::fs::read_to_string(reports.join("metrics.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].to_string(),
+                r[2].to_string(),
+                r[4].parse().unwrap(),
+                r[14].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn run(args: &[String]) -> std::process::Output {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    assert_cmd::Command::cargo_bin("ser-pipeline")
+        .unwrap()
+        .args(["run", "--stage", "all", "-q", "--config"])
+        .arg(repo.join("pipeline.toml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn emodb_leave_one_speaker_out() {
+    let Some(emodb) = corpus("EMODB_DIR", "data/emodb", "unpack-emodb.sh") else {
+        return;
+    };
+    let ws = tempfile::tempdir().unwrap();
+    let set = |kv: String| ["--set".to_string(), kv];
+    let args: Vec<String> = [
+        set(format!(
+            "corpora=[{{kind=\"emodb\",root=\"{}\"}}]",
+            emodb.display()
+        )),
+        set(format!(
+            "data.out_dir=\"{}\"",
+            ws.path().join("out").display()
+        )),
+        set(format!(
+            "data.reports_dir=\"{}\"",
+            ws.path().join("reports").display()
+        )),
+        set("split.random.enabled=false".into()),
+        set("split.actor_holdout.enabled=false".into()),
+        set("split.actor_kfold.enabled=false".into()),
+        set("split.leave_one_speaker_out.enabled=true".into()),
+    ]
+    .concat();
+    let out = run(&args);
+    assert_exit(&out, 0);
+
+    // The kind reads all 535 names: 10 speakers (5 male, 5 female), 7 emotions.
+    let manifest = parquet::read(&ws.path().join("out/manifest.parquet")).unwrap();
+    assert_eq!(manifest.height(), 535);
+    assert!(strings(&manifest, "status").iter().all(|s| s == "ok"));
+    let speakers: BTreeSet<String> = strings(&manifest, "speaker").into_iter().collect();
+    assert_eq!(
+        speakers.into_iter().collect::<Vec<_>>(),
+        ["03", "08", "09", "10", "11", "12", "13", "14", "15", "16"]
+    );
+    let emotion = strings(&manifest, "emotion");
+    let count = |e: &str| emotion.iter().filter(|x| *x == e).count();
+    assert_eq!(
+        ["angry", "boredom", "neutral", "happy", "fearful", "sad", "disgust"].map(count),
+        [127, 81, 79, 71, 69, 62, 46]
+    );
+    let male = strings(&manifest, "gender")
+        .iter()
+        .zip(strings(&manifest, "speaker"))
+        .filter(|(g, _)| *g == "male")
+        .map(|(_, s)| s)
+        .collect::<BTreeSet<_>>();
+    assert_eq!(
+        male.into_iter().collect::<Vec<_>>(),
+        ["03", "10", "11", "12", "15"]
+    );
+
+    // Ten folds, one per speaker; the figures stay where they were measured.
+    let rows = metrics(&ws.path().join("reports"));
+    let folds = rows
+        .iter()
+        .filter(|r| r.0 == "leave_one_speaker_out" && r.1 == "svm" && r.2 != "mean")
+        .count();
+    assert_eq!(folds, 10);
+    let mean = |model: &str| {
+        rows.iter()
+            .find(|r| r.0 == "leave_one_speaker_out" && r.1 == model && r.2 == "mean")
+            .unwrap()
+            .3
+    };
+    assert!(mean("svm") >= 0.75, "svm {}", mean("svm"));
+    assert!(mean("ensemble") >= 0.75, "ensemble {}", mean("ensemble"));
+}
+
+#[test]
+fn ravdess_and_emodb_cross_corpus_both_ways() {
+    let (Some(ravdess), Some(emodb)) = (
+        corpus("RAVDESS_DIR", "data/ravdess", "unpack-ravdess.sh"),
+        corpus("EMODB_DIR", "data/emodb", "unpack-emodb.sh"),
+    ) else {
+        return;
+    };
+    let ws = tempfile::tempdir().unwrap();
+    let set = |kv: String| ["--set".to_string(), kv];
+    let args: Vec<String> = [
+        set(format!(
+            "corpora=[{{kind=\"ravdess\",root=\"{}\"}},{{kind=\"emodb\",root=\"{}\"}}]",
+            ravdess.display(),
+            emodb.display()
+        )),
+        set(format!(
+            "data.out_dir=\"{}\"",
+            ws.path().join("out").display()
+        )),
+        set(format!(
+            "data.reports_dir=\"{}\"",
+            ws.path().join("reports").display()
+        )),
+        set("split.random.enabled=false".into()),
+        set("split.actor_holdout.enabled=false".into()),
+        set("split.actor_kfold.enabled=false".into()),
+        set(
+            "split.cross_corpus.pairs=[{train_on=[\"ravdess\"],test_on=[\"emodb\"]},\
+             {train_on=[\"emodb\"],test_on=[\"ravdess\"]}]"
+                .into(),
+        ),
+    ]
+    .concat();
+    let out = run(&args);
+    assert_exit(&out, 0);
+    let log = common::stderr_of(&out);
+    assert!(
+        log.contains("class boredom is only in corpus emodb"),
+        "{log}"
+    );
+
+    let rows = metrics(&ws.path().join("reports"));
+    let shared = "shared: neutral happy sad angry fearful disgust";
+    let fold = |name: &str, model: &str| {
+        rows.iter()
+            .find(|r| r.0 == "cross_corpus" && r.1 == model && r.2 == name)
+            .unwrap_or_else(|| panic!("no cross_corpus {model} {name} row in {rows:?}"))
+    };
+    for name in ["ravdess->emodb", "emodb->ravdess"] {
+        assert_eq!(fold(name, "svm").4, shared);
+    }
+    // Six shared classes: chance is 1/6. Measured: 0.2026 and 0.2989 (docs/accuracy.md).
+    let r2e = fold("ravdess->emodb", "ensemble").3;
+    let e2r = fold("emodb->ravdess", "ensemble").3;
+    assert!(r2e > 1.0 / 6.0, "ravdess->emodb {r2e}");
+    assert!(e2r > 1.0 / 6.0, "emodb->ravdess {e2r}");
+}
