@@ -13,6 +13,7 @@
 //! parts: `record` (the Zenodo record's JSON), `fetch` (HTTP with resume and the md5 check),
 //! `unzip` (entries checked, then written atomically).
 
+mod ensure;
 mod fetch;
 mod record;
 mod unzip;
@@ -27,6 +28,7 @@ use thiserror::Error;
 
 use crate::progress;
 
+pub use ensure::{ensure_corpus, lack, Ensured, Fetch, Lack, MissingCorpus};
 pub use fetch::md5_file;
 pub use record::{Record, RecordFile};
 pub use unzip::unzip;
