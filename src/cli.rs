@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "ser-pipeline",
     version,
     about = "Speech emotion recognition on RAVDESS: librosa-faithful features, honest evaluation.",
-    after_help = "Exit codes: 0 ok; 1 error; 2 usage or config error; \
+    after_help = "Exit codes: 0 ok; 1 error; 2 usage or config error, or no corpus with \
+                  run --no-download; \
                   3 finished, but some inputs were skipped (see data/errors.csv); \
                   4 another run holds the output folder's lock."
 )]
@@ -39,7 +40,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one stage of the pipeline, or all of them, as configured in pipeline.toml.
+    /// Run one stage of the pipeline, or all of them, as configured in pipeline.toml. A RAVDESS
+    /// corpus root that does not exist, or holds no audio, is downloaded first (as `download`
+    /// does; --no-download refuses).
     Run(RunArgs),
     /// Predict the emotion of audio files with a saved model.
     Predict(PredictArgs),
@@ -136,6 +139,16 @@ pub struct RunArgs {
     /// Corpus root to scan, overriding `data.root` in the config.
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
+
+    /// Never download: when the corpus root does not exist or holds no audio, exit with code 2
+    /// and say how to fetch it, instead of downloading RAVDESS's speech archive into it first.
+    #[arg(long)]
+    pub no_download: bool,
+
+    /// The Zenodo record's JSON to download RAVDESS from when the corpus root lacks it (as
+    /// `download --record-url`).
+    #[arg(long, value_name = "URL", default_value = crate::download::RAVDESS_RECORD_URL)]
+    pub record_url: String,
 
     /// Recompute even when an output exists.
     #[arg(long)]

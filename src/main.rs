@@ -9,6 +9,7 @@ use clap::Parser;
 
 use ser_pipeline::cli::{Cli, Command, DownloadArgs, LogFormat, PredictArgs, RunArgs, StageArg};
 use ser_pipeline::config::{Config, ConfigError};
+use ser_pipeline::download;
 use ser_pipeline::lock::{LockError, RunLock};
 use ser_pipeline::progress;
 use ser_pipeline::stages::{self, Settings, Stage};
@@ -61,7 +62,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             log::error!("{err:#}");
-            if err.downcast_ref::<ConfigError>().is_some() {
+            if err.downcast_ref::<ConfigError>().is_some()
+                || err.downcast_ref::<download::MissingCorpus>().is_some()
+            {
                 ExitCode::from(exit::USAGE)
             } else if matches!(
                 err.downcast_ref::<LockError>(),
@@ -167,6 +170,16 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
         args.wait.map(std::time::Duration::from_secs),
     )?;
     let started = std::time::SystemTime::now();
+    // Every stage walks the corpus (the scan's fingerprint), so every stage needs it there.
+    download::ensure_corpus(
+        &paths.corpus_root,
+        &download::Fetch {
+            allowed: !args.no_download,
+            record_url: args.record_url.clone(),
+            wait: args.wait.map(std::time::Duration::from_secs),
+            progress: settings.progress,
+        },
+    )?;
     let summary = pool.install(|| stages::run(&targets, &settings))?;
     stages::write_errors(&paths, &summary.skipped)?;
     let code = if summary.skipped.is_empty() {
@@ -266,7 +279,7 @@ fn predict(args: &PredictArgs) -> Result<u8> {
 }
 
 fn download(args: &DownloadArgs, cli: &Cli) -> Result<u8> {
-    use ser_pipeline::download::{self, Archive, Options, Outcome};
+    use ser_pipeline::download::{Archive, Options, Outcome};
     let dest = match &args.dest {
         Some(dest) => dest.clone(),
         None => {

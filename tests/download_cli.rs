@@ -451,3 +451,117 @@ fn a_record_without_the_archive_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// `run` with the stand-in's record, as `download` is run above.
+fn run_pipeline(ws: &Workspace, server: &Server, extra: &[&str]) -> std::process::Output {
+    ws.cmd(&["run", "--record-url", &server.record_url()])
+        .args(extra)
+        .env("NO_PROXY", "127.0.0.1")
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_downloads_a_missing_corpus_first_and_goes_on() {
+    let (speech, wavs) = make_zip(1);
+    let (song, _) = make_zip(2);
+    let server = zenodo(&speech, &song, true, |_, md5| md5);
+    // data.root ("corpus") does not exist.
+    let ws = Workspace::new("");
+    std::fs::remove_dir(ws.corpus()).unwrap();
+    let out = run_pipeline(&ws, &server, &["--stage", "extract"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let says = stderr
+        .lines()
+        .filter(|l| l.contains("downloading the RAVDESS speech archive"))
+        .collect::<Vec<_>>();
+    assert_eq!(says.len(), 1, "{stderr}");
+    assert!(
+        says[0].contains("corpus") && says[0].contains("does not exist"),
+        "{stderr}"
+    );
+    assert_files(&ws.corpus(), &wavs);
+    assert_eq!(server.archive_requests(SPEECH).len(), 1);
+    assert!(server.archive_requests(SONG).is_empty());
+    // It went on: the scan found the downloaded files, and extraction featurised them.
+    let manifest = ser_pipeline::data::parquet::read(&ws.out("manifest.parquet")).unwrap();
+    assert_eq!(manifest.height(), wavs.len());
+    let features = ser_pipeline::data::parquet::read(&ws.out("features.parquet")).unwrap();
+    assert_eq!(features.height(), wavs.len());
+
+    // Now the root holds audio: a rerun makes no request at all.
+    let before = server.seen().len();
+    let out = run_pipeline(&ws, &server, &["--stage", "extract"]);
+    assert_code(&out, 0);
+    assert_eq!(server.seen().len(), before, "{:?}", server.seen());
+}
+
+#[test]
+fn run_downloads_into_a_root_without_audio() {
+    let (speech, wavs) = make_zip(1);
+    let (song, _) = make_zip(2);
+    let server = zenodo(&speech, &song, true, |_, md5| md5);
+    // The root exists (Workspace makes it) but holds no .wav or .flac.
+    let ws = Workspace::new("");
+    std::fs::write(ws.corpus().join("README.txt"), "put RAVDESS here").unwrap();
+    let out = run_pipeline(&ws, &server, &["--stage", "scan"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds no audio files"), "{stderr}");
+    assert_files(&ws.corpus(), &wavs);
+    let manifest = ser_pipeline::data::parquet::read(&ws.out("manifest.parquet")).unwrap();
+    assert_eq!(manifest.height(), wavs.len());
+}
+
+#[test]
+fn run_with_no_download_refuses_a_missing_corpus_with_the_fetch_command() {
+    let (speech, _) = make_zip(1);
+    let (song, _) = make_zip(2);
+    let server = zenodo(&speech, &song, true, |_, md5| md5);
+    let ws = Workspace::new("");
+    let out = run_pipeline(&ws, &server, &["--data-root", "nowhere", "--no-download"]);
+    assert_code(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("corpus root nowhere does not exist")
+            && stderr.contains("ser-pipeline download --dest nowhere"),
+        "{stderr}"
+    );
+    // Nothing asked, nothing made.
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    assert!(!ws.path().join("nowhere").exists());
+    assert!(!ws.out("manifest.parquet").exists());
+    // The root exists but holds no audio: refused the same way, naming why.
+    let out = run_pipeline(&ws, &server, &["--no-download"]);
+    assert_code(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds no audio") && stderr.contains("download --dest corpus"),
+        "{stderr}"
+    );
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+}
+
+#[test]
+fn run_never_downloads_into_a_root_with_audio() {
+    let (speech, _) = make_zip(1);
+    let (song, _) = make_zip(2);
+    let server = zenodo(&speech, &song, true, |_, md5| md5);
+    let ws = Workspace::new("");
+    common::make_corpus(&ws.corpus(), &[2], 16000, 0.2);
+    for flags in [&[][..], &["--no-download"][..]] {
+        let out = run_pipeline(
+            &ws,
+            &server,
+            &[&["--stage", "scan", "--force"][..], flags].concat(),
+        );
+        assert_code(&out, 0);
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    assert!(!ws.corpus().join(".download").exists());
+}

@@ -296,12 +296,26 @@ fn json_logs_are_one_object_per_line() {
 
 #[test]
 fn a_missing_corpus_is_an_error_that_says_where_to_put_it() {
+    // Without --no-download, `run` would fetch it (tests/download_cli.rs, against a stand-in).
     let ws = Workspace::new("");
-    let out = ws.cmd(&["run", "--data-root", "nowhere"]).output().unwrap();
+    let out = ws
+        .cmd(&["run", "--data-root", "nowhere", "--no-download"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("ser-pipeline download --dest nowhere"),
+        "{stderr}"
+    );
+    assert!(!ws.out("features.parquet").exists());
+    // A file where the corpus folder belongs is never downloaded into: the scan names it.
+    std::fs::write(ws.path().join("a-file"), "not a folder").unwrap();
+    let out = ws.cmd(&["run", "--data-root", "a-file"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("nowhere") && stderr.contains("README"),
+        stderr.contains("a-file") && stderr.contains("README"),
         "{stderr}"
     );
     assert!(!ws.out("features.parquet").exists());
