@@ -170,16 +170,19 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
         args.wait.map(std::time::Duration::from_secs),
     )?;
     let started = std::time::SystemTime::now();
-    // Every stage walks the corpus (the scan's fingerprint), so every stage needs it there.
-    download::ensure_corpus(
-        &paths.corpus_root,
-        &download::Fetch {
-            allowed: !args.no_download,
-            record_url: args.record_url.clone(),
-            wait: args.wait.map(std::time::Duration::from_secs),
-            progress: settings.progress,
-        },
-    )?;
+    // Every stage walks the corpora (the scan's fingerprint), so every stage needs them there;
+    // RAVDESS is the kind that can be fetched.
+    for corpus in paths.corpora.corpora.iter().filter(|c| c.kind() == "ravdess") {
+        download::ensure_corpus(
+            &corpus.root,
+            &download::Fetch {
+                allowed: !args.no_download,
+                record_url: args.record_url.clone(),
+                wait: args.wait.map(std::time::Duration::from_secs),
+                progress: settings.progress,
+            },
+        )?;
+    }
     let summary = pool.install(|| stages::run(&targets, &settings))?;
     stages::write_errors(&paths, &summary.skipped)?;
     let code = if summary.skipped.is_empty() {
