@@ -172,7 +172,12 @@ fn run(args: &RunArgs, cli: &Cli) -> Result<u8> {
     let started = std::time::SystemTime::now();
     // Every stage walks the corpora (the scan's fingerprint), so every stage needs them there;
     // RAVDESS is the kind that can be fetched.
-    for corpus in paths.corpora.corpora.iter().filter(|c| c.kind() == "ravdess") {
+    for corpus in paths
+        .corpora
+        .corpora
+        .iter()
+        .filter(|c| c.kind() == "ravdess")
+    {
         download::ensure_corpus(
             &corpus.root,
             &download::Fetch {
