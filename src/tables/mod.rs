@@ -1,13 +1,19 @@
 //! The schemas of the tables the pipeline writes, and their typed rows. Column names and types
-//! here are a public contract (README "Outputs"): people read these files in pandas and DuckDB.
+//! here are a public contract (docs/outputs.md): people read these files in pandas and DuckDB.
+//! The label columns all tables share are in [`labels`].
+
+mod labels;
+
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};
 
-use std::sync::Arc;
-
 use crate::audio::Header;
-use crate::corpus::{Corpora, Emotion, Extra, ExtraColumn, ExtraType, Gender, Labels};
+use crate::corpus::{Emotion, Extra, ExtraColumn, Gender, Labels};
+
+use self::labels::{i64_col, label_columns, str_col, LabelColumns};
+pub use self::labels::{LabelSchema, CORE_LABEL_COLUMNS};
 
 /// Whether a scanned file can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,79 +57,6 @@ pub struct ManifestRow {
     pub labels: Option<Labels>,
     pub header: Option<Header>,
     pub size_bytes: Option<u64>,
-}
-
-/// The core label columns every table has, in order; the corpora's extra columns
-/// ([`LabelSchema`]) follow them.
-pub const CORE_LABEL_COLUMNS: &[&str] = &["corpus", "speaker", "emotion", "gender"];
-
-/// The label columns of a run's tables: the core ones, then the configured corpora's extra
-/// columns (RAVDESS's `modality` ... `actor`, EmoDB's `text`, `version`, ...), null in the rows
-/// of a corpus that does not have them.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LabelSchema {
-    pub extras: Vec<ExtraColumn>,
-}
-
-impl LabelSchema {
-    pub fn of(corpora: &Corpora) -> Result<LabelSchema> {
-        Ok(LabelSchema {
-            extras: corpora.extra_columns().map_err(|e| anyhow!(e))?,
-        })
-    }
-
-    /// Every label column's name, in order.
-    pub fn columns(&self) -> Vec<&str> {
-        CORE_LABEL_COLUMNS
-            .iter()
-            .copied()
-            .chain(self.extras.iter().map(|c| c.name.as_str()))
-            .collect()
-    }
-}
-
-/// The label columns of rows (`None`: a row without labels, whose label columns are null but
-/// its corpus).
-fn label_columns<'a>(
-    schema: &LabelSchema,
-    corpus: impl Iterator<Item = &'a str>,
-    labels: impl Iterator<Item = Option<&'a Labels>> + Clone,
-) -> Vec<Column> {
-    let text = |name: &str, f: &dyn Fn(&'a Labels) -> Option<&'a str>| {
-        Column::new(
-            name.into(),
-            labels
-                .clone()
-                .map(|l| l.and_then(f))
-                .collect::<Vec<Option<&str>>>(),
-        )
-    };
-    let mut columns = vec![
-        Column::new("corpus".into(), corpus.collect::<Vec<&str>>()),
-        text("speaker", &|l| l.speaker.as_deref()),
-        text("emotion", &|l| Some(l.emotion.label())),
-        text("gender", &|l| l.gender.map(Gender::label)),
-    ];
-    for extra in &schema.extras {
-        let name = extra.name.as_str();
-        columns.push(match extra.kind {
-            ExtraType::Text => text(name, &|l| match l.extra(name) {
-                Some(Extra::Text(t)) => Some(t.as_str()),
-                _ => None,
-            }),
-            ExtraType::Int => Column::new(
-                name.into(),
-                labels
-                    .clone()
-                    .map(|l| match l.and_then(|l| l.extra(name)) {
-                        Some(Extra::Int(i)) => Some(*i),
-                        _ => None,
-                    })
-                    .collect::<Vec<Option<i32>>>(),
-            ),
-        });
-    }
-    columns
 }
 
 /// `manifest.parquet` columns: `path`, `status`, `error`, the label columns ([`LabelSchema`]), then
@@ -196,99 +129,6 @@ pub fn manifest_frame(rows: &[ManifestRow], schema: &LabelSchema) -> Result<Data
         ),
     ]);
     Ok(DataFrame::new(rows.len(), columns)?)
-}
-
-fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<Option<&'a str>>> {
-    Ok(df
-        .column(name)
-        .with_context(|| format!("missing column {name}"))?
-        .str()
-        .with_context(|| format!("column {name} is not text"))?
-        .iter()
-        .collect())
-}
-
-fn i64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    let col = df
-        .column(name)
-        .with_context(|| format!("missing column {name}"))?
-        .cast(&polars::prelude::DataType::Int64)?;
-    Ok(col.i64()?.iter().collect())
-}
-
-/// The label columns of a frame, read once; [`LabelColumns::at`] gives a row's labels.
-struct LabelColumns<'a> {
-    corpus: Vec<Option<&'a str>>,
-    speaker: Vec<Option<&'a str>>,
-    emotion: Vec<Option<&'a str>>,
-    gender: Vec<Option<&'a str>>,
-    text: Vec<(&'a str, Vec<Option<&'a str>>)>,
-    int: Vec<(&'a str, Vec<Option<i64>>)>,
-    /// The extras' names in schema order, and whether each is text.
-    order: Vec<(&'a str, bool)>,
-}
-
-impl<'a> LabelColumns<'a> {
-    fn read(df: &'a DataFrame, schema: &'a LabelSchema) -> Result<LabelColumns<'a>> {
-        let mut text = Vec::new();
-        let mut int = Vec::new();
-        for e in &schema.extras {
-            match e.kind {
-                ExtraType::Text => text.push((e.name.as_str(), str_col(df, &e.name)?)),
-                ExtraType::Int => int.push((e.name.as_str(), i64_col(df, &e.name)?)),
-            }
-        }
-        Ok(LabelColumns {
-            corpus: str_col(df, "corpus")?,
-            speaker: str_col(df, "speaker")?,
-            emotion: str_col(df, "emotion")?,
-            gender: str_col(df, "gender")?,
-            text,
-            int,
-            order: schema
-                .extras
-                .iter()
-                .map(|e| (e.name.as_str(), e.kind == ExtraType::Text))
-                .collect(),
-        })
-    }
-
-    /// Row `i`'s corpus.
-    fn corpus(&self, i: usize) -> Result<&'a str> {
-        self.corpus[i].ok_or_else(|| anyhow!("row {i}: corpus is null"))
-    }
-
-    /// Row `i`'s labels; `None` when it has no emotion (a manifest row whose name did not
-    /// parse).
-    fn at(&self, i: usize) -> Result<Option<Labels>> {
-        let Some(e) = self.emotion[i] else {
-            return Ok(None);
-        };
-        let gender = match self.gender[i] {
-            Some(g) => Some(Gender::from_label(g).ok_or_else(|| anyhow!("bad gender {g}"))?),
-            None => None,
-        };
-        let mut extras = Vec::new();
-        for &(name, is_text) in &self.order {
-            let value = if is_text {
-                let col = &self.text.iter().find(|(n, _)| *n == name).expect("read").1;
-                col[i].map(|t| Extra::Text(t.to_string()))
-            } else {
-                let col = &self.int.iter().find(|(n, _)| *n == name).expect("read").1;
-                col[i].and_then(|v| i32::try_from(v).ok()).map(Extra::Int)
-            };
-            if let Some(v) = value {
-                extras.push((name.to_string(), v));
-            }
-        }
-        Ok(Some(Labels {
-            corpus: Arc::from(self.corpus(i)?),
-            speaker: self.speaker[i].map(str::to_string),
-            emotion: Emotion::new(e).map_err(|m| anyhow!("bad emotion: {m}"))?,
-            gender,
-            extras,
-        }))
-    }
 }
 
 /// Reads the rows back from a manifest frame (the inverse of [`manifest_frame`]).
