@@ -25,7 +25,7 @@ use crate::corpus::{Emotion, VocalChannel};
 use crate::data::{self, parquet};
 use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
-use crate::models::smart::{ForestParams, LogisticParams};
+use crate::models::smart::{ForestParams, KnnParams, LogisticParams};
 use crate::models::svm::SvmParams;
 use crate::models::{Classifier, Epoch, ParamError};
 use crate::preprocess::{LabelEncoder, Scaler, SpeakerNorm};
@@ -44,6 +44,8 @@ pub enum ModelKind {
     LogisticRegression,
     /// The RBF-kernel SVM (scikit-learn `SVC` semantics, one-vs-one).
     Svm,
+    /// smartcore's k nearest neighbours.
+    Knn,
 }
 
 impl ModelKind {
@@ -53,6 +55,7 @@ impl ModelKind {
             ModelKind::RandomForest => "random_forest",
             ModelKind::LogisticRegression => "logistic_regression",
             ModelKind::Svm => "svm",
+            ModelKind::Knn => "knn",
         }
     }
 }
@@ -61,13 +64,14 @@ impl ModelKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
-    /// Any of `"mlp"`, `"random_forest"`, `"logistic_regression"`, `"svm"`. Default the first
-    /// three (the original recipe; `svm` is opt-in).
+    /// Any of `"mlp"`, `"random_forest"`, `"logistic_regression"`, `"svm"`, `"knn"`. Default the
+    /// first three (the original recipe; `svm` and `knn` are opt-in).
     pub train: Vec<ModelKind>,
     pub mlp: MlpParams,
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
     pub svm: SvmParams,
+    pub knn: KnnParams,
     /// Also report an `ensemble` model: the mean of these models' class probabilities on each
     /// split ([`ModelsConfig::ensemble_members`]: those of them that are trained; with fewer
     /// than two, no ensemble, and a warning). Default none.
@@ -94,6 +98,7 @@ impl Default for ModelsConfig {
             random_forest: ForestParams::default(),
             logistic_regression: LogisticParams::default(),
             svm: SvmParams::default(),
+            knn: KnnParams::default(),
             ensemble: Vec::new(),
             segments: BTreeMap::new(),
         }
@@ -139,6 +144,7 @@ impl ModelsConfig {
         self.random_forest.check()?;
         self.logistic_regression.check()?;
         self.svm.check()?;
+        self.knn.check()?;
         Ok(())
     }
 }
@@ -232,6 +238,7 @@ pub enum Fitted {
     Forest(crate::models::smart::Forest),
     Logistic(crate::models::smart::Logistic),
     Svm(crate::models::svm::Svm),
+    Knn(crate::models::smart::Knn),
 }
 
 impl Fitted {
@@ -241,6 +248,7 @@ impl Fitted {
             Fitted::Forest(m) => m,
             Fitted::Logistic(m) => m,
             Fitted::Svm(m) => m,
+            Fitted::Knn(m) => m,
         }
     }
 }
@@ -273,6 +281,10 @@ pub fn fit_model<'a>(
         ),
         ModelKind::Svm => (
             Fitted::Svm(models.svm.fit(x.view(), y, n_classes)?),
+            Vec::new(),
+        ),
+        ModelKind::Knn => (
+            Fitted::Knn(models.knn.fit(x.view(), y, n_classes)?),
             Vec::new(),
         ),
     })
@@ -969,7 +981,7 @@ fn write_curves(paths: &Paths, splits: &[Split], results: &[JobResult]) -> Resul
 /// The saved form of a final model: everything `predict` needs besides the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelCard {
-    /// `mlp`, `logistic_regression` or `svm` (the random forest is not saved).
+    /// `mlp`, `random_forest`, `logistic_regression`, `svm` or `knn`.
     pub model: String,
     /// Class names in output order.
     pub labels: Vec<String>,
@@ -1070,6 +1082,7 @@ fn save_final_models(paths: &Paths, datasets: &Datasets, config: &Config) -> Res
             Fitted::Mlp(m) => ("model.safetensors", m.to_safetensors()),
             Fitted::Logistic(m) => ("model.safetensors", logistic_safetensors(m)?),
             Fitted::Svm(m) => ("model.safetensors", m.to_safetensors()),
+            Fitted::Knn(m) => ("model.safetensors", m.to_safetensors()),
             Fitted::Forest(m) => ("model.forest.json", m.to_json()?.into_bytes()),
         };
         data::write_atomic(&dir.join(file), |f| {
@@ -1179,6 +1192,14 @@ pub fn load_model(dir: &Path) -> Result<(ModelCard, Box<dyn Classifier>)> {
         "svm" => Box::new(
             crate::models::svm::Svm::from_safetensors(&bytes)
                 .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
+        ),
+        "knn" => Box::new(
+            crate::models::smart::Knn::from_safetensors(
+                &bytes,
+                &card.config.models.knn,
+                card.labels.len(),
+            )
+            .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
         ),
         other => bail!("{}: cannot load a {other} model", dir.display()),
     };
