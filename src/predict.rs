@@ -35,14 +35,15 @@ struct Member {
 
 /// The model folders `predict` and `serve` look for under `data/models/` when no `--model` is
 /// given, in this order: the ensemble (the recommended config's most accurate model), the SVM
-/// (ahead of the MLP in the README's measurements), the MLP, then smartcore's two (well behind
+/// (ahead of the MLP in the README's measurements), the MLP, then smartcore's three (well behind
 /// both).
-pub const DEFAULT_MODELS: [&str; 5] = [
+pub const DEFAULT_MODELS: [&str; 6] = [
     "ensemble",
     "svm",
     "mlp",
     "logistic_regression",
     "random_forest",
+    "knn",
 ];
 
 /// The first folder of [`DEFAULT_MODELS`] under `models_dir` that holds a `model.json`: the

@@ -26,7 +26,9 @@ test_actors = [4]
 k = 2
 
 [models]
-train = ["mlp", "random_forest", "logistic_regression", "svm"]
+train = ["mlp", "random_forest", "logistic_regression", "svm", "knn"]
+[models.knn]
+k = 5
 [models.mlp]
 hidden_layers = [32]
 max_iter = 200
@@ -139,7 +141,7 @@ fn all_stages_train_without_leakage_and_report() {
     // Predictions: each test file once per model and split, probabilities summing to 1.
     let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
     let n_test: usize = by_split.values().map(|v| v.1.len()).sum();
-    assert_eq!(pred.height(), 4 * n_test);
+    assert_eq!(pred.height(), 5 * n_test);
     let prob_cols: Vec<String> = pred
         .get_column_names()
         .iter()
@@ -160,8 +162,8 @@ fn all_stages_train_without_leakage_and_report() {
     let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
     let lines: Vec<&str> = metrics.lines().collect();
     assert!(lines[0].starts_with("protocol,model,fold,n_test,accuracy"));
-    assert_eq!(lines.len(), 1 + 4 * (5 + 3), "{metrics}");
-    for model in ["mlp", "random_forest", "logistic_regression", "svm"] {
+    assert_eq!(lines.len(), 1 + 5 * (5 + 3), "{metrics}");
+    for model in ["mlp", "random_forest", "logistic_regression", "svm", "knn"] {
         let dir = ws.path().join("reports/actor_kfold").join(model);
         let cm = std::fs::read_to_string(dir.join("confusion_matrix.csv")).unwrap();
         let total: u64 = cm
@@ -203,7 +205,7 @@ fn all_stages_train_without_leakage_and_report() {
     let forest_dir = ws.out("models").join("random_forest");
     assert!(forest_dir.join("model.forest.json").exists());
     assert!(!forest_dir.join("model.safetensors").exists());
-    for model in ["mlp", "random_forest", "logistic_regression", "svm"] {
+    for model in ["mlp", "random_forest", "logistic_regression", "svm", "knn"] {
         let dir = ws.out("models").join(model);
         let (card, clf) = load_model::<Config>(&dir).unwrap();
         assert_eq!(card.labels.len(), 8);
@@ -436,7 +438,7 @@ fn segment_rows_train_per_recording_and_predict_per_recording() {
     // One prediction per test recording and model, probabilities summing to 1.
     let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
     let n_test: usize = test_of.values().map(BTreeSet::len).sum();
-    assert_eq!(pred.height(), 4 * n_test);
+    assert_eq!(pred.height(), 5 * n_test);
     for i in 0..pred.height() {
         let sum: f64 = pred
             .get_column_names()

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
 use crate::models::smart::{ForestParams, LogisticParams};
+use crate::models::smart::KnnParams;
 use crate::models::svm::SvmParams;
 use crate::models::ParamError;
 
@@ -23,6 +24,8 @@ pub enum ModelKind {
     LogisticRegression,
     /// The RBF-kernel SVM (scikit-learn `SVC` semantics, one-vs-one).
     Svm,
+    /// smartcore's k nearest neighbours.
+    Knn,
 }
 
 impl ModelKind {
@@ -32,6 +35,7 @@ impl ModelKind {
             ModelKind::RandomForest => "random_forest",
             ModelKind::LogisticRegression => "logistic_regression",
             ModelKind::Svm => "svm",
+            ModelKind::Knn => "knn",
         }
     }
 }
@@ -40,13 +44,14 @@ impl ModelKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
-    /// Any of `"mlp"`, `"random_forest"`, `"logistic_regression"`, `"svm"`. Default the first
-    /// three (the original recipe; `svm` is opt-in).
+    /// Any of `"mlp"`, `"random_forest"`, `"logistic_regression"`, `"svm"`, `"knn"`. Default the
+    /// first three (the original recipe; `svm` and `knn` are opt-in).
     pub train: Vec<ModelKind>,
     pub mlp: MlpParams,
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
     pub svm: SvmParams,
+    pub knn: KnnParams,
     /// Also report an `ensemble` model: the mean of these models' class probabilities on each
     /// split ([`ModelsConfig::ensemble_members`]: those of them that are trained; with fewer
     /// than two, no ensemble, and a warning). Default none.
@@ -74,6 +79,7 @@ impl Default for ModelsConfig {
             random_forest: ForestParams::default(),
             logistic_regression: LogisticParams::default(),
             svm: SvmParams::default(),
+            knn: KnnParams::default(),
             ensemble: Vec::new(),
             segments: BTreeMap::new(),
         }
@@ -119,6 +125,7 @@ impl ModelsConfig {
         self.random_forest.check()?;
         self.logistic_regression.check()?;
         self.svm.check()?;
+        self.knn.check()?;
         Ok(())
     }
 }

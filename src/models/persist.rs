@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::card::{EnsembleCard, ModelCard};
 use super::mlp::Mlp;
-use super::smart::{Forest, Logistic};
+use super::smart::{Forest, Knn, KnnParams, Logistic};
 use super::svm::Svm;
 use super::Classifier;
 use crate::data;
@@ -23,6 +23,7 @@ pub enum Fitted {
     Forest(Forest),
     Logistic(Logistic),
     Svm(Svm),
+    Knn(Knn),
 }
 
 impl Fitted {
@@ -32,6 +33,7 @@ impl Fitted {
             Fitted::Forest(m) => m,
             Fitted::Logistic(m) => m,
             Fitted::Svm(m) => m,
+            Fitted::Knn(m) => m,
         }
     }
 }
@@ -45,6 +47,7 @@ pub fn save_model<C: Serialize>(dir: &Path, card: &ModelCard<C>, model: &Fitted)
         Fitted::Mlp(m) => ("model.safetensors", m.to_safetensors()),
         Fitted::Logistic(m) => ("model.safetensors", logistic_safetensors(m)?),
         Fitted::Svm(m) => ("model.safetensors", m.to_safetensors()),
+        Fitted::Knn(m) => ("model.safetensors", m.to_safetensors()),
         Fitted::Forest(m) => ("model.forest.json", m.to_json()?.into_bytes()),
     };
     data::write_atomic(&dir.join(file), |f| {
@@ -119,11 +122,10 @@ fn logistic_safetensors(m: &Logistic) -> Result<Vec<u8>> {
 /// Reads a saved model directory back: its card (`C`: the configuration type it was saved
 /// with) and the classifier.
 pub fn load_model<C: DeserializeOwned>(dir: &Path) -> Result<(ModelCard<C>, Box<dyn Classifier>)> {
-    let card: ModelCard<C> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("model.json"))
-            .with_context(|| format!("cannot read {}", dir.join("model.json").display()))?,
-    )
-    .with_context(|| format!("{} is not a model card", dir.join("model.json").display()))?;
+    let text = std::fs::read_to_string(dir.join("model.json"))
+        .with_context(|| format!("cannot read {}", dir.join("model.json").display()))?;
+    let card: ModelCard<C> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a model card", dir.join("model.json").display()))?;
     if card.model == "random_forest" {
         let path = dir.join("model.forest.json");
         let text = std::fs::read_to_string(&path)
@@ -155,6 +157,19 @@ pub fn load_model<C: DeserializeOwned>(dir: &Path) -> Result<(ModelCard<C>, Box<
             Svm::from_safetensors(&bytes)
                 .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
         ),
+        "knn" => {
+            // The k-NN's settings are the card's `config.models.knn`, read without knowing the
+            // configuration type.
+            let value: serde_json::Value = serde_json::from_str(&text)?;
+            let params: KnnParams =
+                serde_json::from_value(value["config"]["models"]["knn"].clone()).with_context(
+                    || format!("{}: no config.models.knn", dir.join("model.json").display()),
+                )?;
+            Box::new(
+                Knn::from_safetensors(&bytes, &params, card.labels.len())
+                    .map_err(|e| anyhow!("{}: {e}", dir.join("model.safetensors").display()))?,
+            )
+        }
         other => bail!("{}: cannot load a {other} model", dir.display()),
     };
     Ok((card, model))

@@ -53,6 +53,10 @@ pub fn fit_model<'a>(
             Fitted::Svm(models.svm.fit(x.view(), y, n_classes)?),
             Vec::new(),
         ),
+        ModelKind::Knn => (
+            Fitted::Knn(models.knn.fit(x.view(), y, n_classes)?),
+            Vec::new(),
+        ),
     })
 }
 
