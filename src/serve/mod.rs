@@ -47,7 +47,7 @@ use crate::predict::Predictor;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// A model folder written by the train stage, e.g. data/models/svm. Default: the first of
-    /// data/models/{ensemble, svm, mlp, logistic_regression, random_forest} that exists.
+    /// data/models/{ensemble, svm, mlp, logistic_regression, random_forest, knn} that exists.
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 
