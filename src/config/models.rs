@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::SegmentScale;
 use crate::models::mlp::MlpParams;
-use crate::models::smart::{ForestParams, LogisticParams};
 use crate::models::smart::KnnParams;
+use crate::models::smart::{ForestParams, LogisticParams};
 use crate::models::svm::SvmParams;
 use crate::models::ParamError;
 
