@@ -70,6 +70,11 @@ pub fn read(manifest: &Path, vocabulary: &Vocabulary) -> Result<Vec<Entry>, Stri
     let passthrough: Vec<usize> = (0..header.len())
         .filter(|&i| !KNOWN_COLUMNS.contains(&header[i].as_str()))
         .collect();
+    let columns = Columns {
+        header: &header,
+        emotion: emotion_col,
+        passthrough: &passthrough,
+    };
     let folder = manifest.parent().unwrap_or(Path::new(""));
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(rows.len());
@@ -98,11 +103,6 @@ pub fn read(manifest: &Path, vocabulary: &Vocabulary) -> Result<Vec<Entry>, Stri
                 manifest.display()
             )))
         } else {
-            let columns = Columns {
-                header: &header,
-                emotion: emotion_col,
-                passthrough: &passthrough,
-            };
             parse_row(manifest, line, path, &columns, row, vocabulary).and_then(|mut p| {
                 if let Some(s) = cell(speaker_col) {
                     p.speaker = Some(s.to_string());

@@ -60,15 +60,6 @@ pub enum Extra {
     Int(i32),
 }
 
-impl fmt::Display for Extra {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Extra::Text(s) => f.write_str(s),
-            Extra::Int(i) => write!(f, "{i}"),
-        }
-    }
-}
-
 /// The type of an extra column in the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExtraType {
@@ -118,13 +109,16 @@ impl Labels {
     pub fn extra(&self, name: &str) -> Option<&Extra> {
         self.extras.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
+}
 
-    /// The speaker as a key unique across corpora: `corpus/speaker`.
-    pub fn speaker_key(&self) -> Option<String> {
-        self.speaker
-            .as_ref()
-            .map(|s| format!("{}/{}", self.corpus, s))
-    }
+/// A speaker as a key unique across corpora: `corpus/speaker` (corpus names have no `/`).
+pub fn speaker_key(corpus: &str, speaker: &str) -> String {
+    format!("{corpus}/{speaker}")
+}
+
+/// The speaker's id within its corpus, from a [`speaker_key`].
+pub fn speaker_of_key(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(_, s)| s)
 }
 
 /// Why a path does not follow a kind's convention, or its label is not known. The message names

@@ -51,9 +51,7 @@ impl CorpusKind for Tess {
         if word.is_empty() {
             return Err(name_error(self, format_args!("found {s:?}")));
         }
-        let default = Vocabulary::default();
-        let emotion = default
-            .resolve(raw)
+        let emotion = super::vocabulary::canonical_of(raw)
             .filter(|e| EMOTIONS.contains(&e.label()))
             .ok_or_else(|| name_error(self, format_args!("emotion {raw:?} is not known")))?;
         let speaker = speaker.to_ascii_uppercase();

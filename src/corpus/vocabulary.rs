@@ -130,6 +130,19 @@ pub fn normalise(raw: &str) -> String {
         .collect()
 }
 
+/// A free-form label's canonical name by the built-in synonyms alone (no user map); `None`
+/// when it is not one.
+pub fn canonical_of(raw: &str) -> Option<Emotion> {
+    let key = normalise(raw);
+    if let Some(c) = CANONICAL.iter().find(|c| **c == key) {
+        return Some(Emotion::canonical(c));
+    }
+    SYNONYMS
+        .iter()
+        .find(|(s, _)| *s == key)
+        .map(|(_, c)| Emotion::canonical(c))
+}
+
 /// The synonym table plus the user's `labels.map` (keys compared after [`normalise`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vocabulary {
@@ -154,16 +167,10 @@ impl Vocabulary {
     /// when neither knows it.
     pub fn resolve(&self, raw: &str) -> Option<Emotion> {
         let key = normalise(raw);
-        if let Some(e) = self.map.get(&key) {
-            return Some(e.clone());
+        match self.map.get(&key) {
+            Some(e) => Some(e.clone()),
+            None => canonical_of(raw),
         }
-        if let Some(c) = CANONICAL.iter().find(|c| **c == key) {
-            return Some(Emotion::canonical(c));
-        }
-        SYNONYMS
-            .iter()
-            .find(|(s, _)| *s == key)
-            .map(|(_, c)| Emotion::canonical(c))
     }
 
     /// A coded kind's canonical label, after the user's map (`calm = "neutral"` merges two

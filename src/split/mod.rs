@@ -96,7 +96,7 @@ pub enum SpeakerId {
 impl SpeakerId {
     /// Whether this names the speaker with key `corpus/speaker`.
     pub fn matches(&self, key: &str) -> bool {
-        let speaker = key.split_once('/').map_or(key, |(_, s)| s);
+        let speaker = crate::corpus::speaker_of_key(key);
         match self {
             SpeakerId::Number(n) => speaker.parse::<u32>().is_ok_and(|s| s == *n),
             SpeakerId::Name(name) => name == key || name == speaker,

@@ -3,6 +3,7 @@
 //! `reports/metrics.csv` with one row per protocol/model/fold plus a `mean` row per
 //! protocol/model, each with the acceptance criteria's pass/fail.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context, Result};
@@ -31,6 +32,7 @@ pub const METRICS_HEADER: &[&str] = &[
     "classes",
 ];
 
+#[derive(Clone)]
 struct Group {
     y_true: Vec<usize>,
     y_pred: Vec<usize>,
@@ -90,18 +92,15 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         let (g, shown, classes) = if is_cross_corpus(p) {
             let (g, shown) = restrict(g, &labels);
             let note = format!("shared: {}", shown.join(" "));
-            (g, shown, note)
+            (Cow::Owned(g), Cow::Owned(shown), note)
         } else {
             (
-                Group {
-                    y_true: g.y_true.clone(),
-                    y_pred: g.y_pred.clone(),
-                },
-                labels.clone(),
+                Cow::Borrowed(g),
+                Cow::Borrowed(&labels[..]),
                 all_classes.clone(),
             )
         };
-        let g = &g;
+        let g = &*g;
         let r = metrics::classification_report(&g.y_true, &g.y_pred, &shown);
         rows.push(metrics_row(p, m, f, &r, None, criteria, &classes));
         notes.insert((p.clone(), m.clone()), classes);
@@ -182,18 +181,13 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
 
     for ((p, m), g) in &pooled {
         let dir = paths.reports_dir.join(p).join(m);
-        let (restricted, labels) = if is_cross_corpus(p) {
-            restrict(g, &labels)
+        let (g, labels) = if is_cross_corpus(p) {
+            let (g, shown) = restrict(g, &labels);
+            (Cow::Owned(g), Cow::Owned(shown))
         } else {
-            (
-                Group {
-                    y_true: g.y_true.clone(),
-                    y_pred: g.y_pred.clone(),
-                },
-                labels.clone(),
-            )
+            (Cow::Borrowed(g), Cow::Borrowed(&labels[..]))
         };
-        let g = &restricted;
+        let g = &*g;
         let r = metrics::classification_report(&g.y_true, &g.y_pred, &labels);
         let cm = metrics::confusion_matrix(&g.y_true, &g.y_pred, labels.len());
         report::classification_report_csv(&dir.join("classification_report.csv"), &r)?;

@@ -27,15 +27,6 @@ impl LabelSchema {
             extras: corpora.extra_columns().map_err(|e| anyhow!(e))?,
         })
     }
-
-    /// Every label column's name, in order.
-    pub fn columns(&self) -> Vec<&str> {
-        CORE_LABEL_COLUMNS
-            .iter()
-            .copied()
-            .chain(self.extras.iter().map(|c| c.name.as_str()))
-            .collect()
-    }
 }
 
 /// The label columns of rows (`None`: a row without labels, whose label columns are null but
@@ -106,34 +97,35 @@ pub(super) struct LabelColumns<'a> {
     speaker: Vec<Option<&'a str>>,
     emotion: Vec<Option<&'a str>>,
     gender: Vec<Option<&'a str>>,
-    text: Vec<(&'a str, Vec<Option<&'a str>>)>,
-    int: Vec<(&'a str, Vec<Option<i64>>)>,
-    /// The extras' names in schema order, and whether each is text.
-    order: Vec<(&'a str, bool)>,
+    /// The extra columns, in schema order.
+    extras: Vec<(&'a str, ExtraValues<'a>)>,
+}
+
+/// One extra column's values.
+enum ExtraValues<'a> {
+    Text(Vec<Option<&'a str>>),
+    Int(Vec<Option<i64>>),
 }
 
 impl<'a> LabelColumns<'a> {
     pub(super) fn read(df: &'a DataFrame, schema: &'a LabelSchema) -> Result<LabelColumns<'a>> {
-        let mut text = Vec::new();
-        let mut int = Vec::new();
-        for e in &schema.extras {
-            match e.kind {
-                ExtraType::Text => text.push((e.name.as_str(), str_col(df, &e.name)?)),
-                ExtraType::Int => int.push((e.name.as_str(), i64_col(df, &e.name)?)),
-            }
-        }
+        let extras = schema
+            .extras
+            .iter()
+            .map(|e| {
+                let values = match e.kind {
+                    ExtraType::Text => ExtraValues::Text(str_col(df, &e.name)?),
+                    ExtraType::Int => ExtraValues::Int(i64_col(df, &e.name)?),
+                };
+                Ok((e.name.as_str(), values))
+            })
+            .collect::<Result<_>>()?;
         Ok(LabelColumns {
             corpus: str_col(df, "corpus")?,
             speaker: str_col(df, "speaker")?,
             emotion: str_col(df, "emotion")?,
             gender: str_col(df, "gender")?,
-            text,
-            int,
-            order: schema
-                .extras
-                .iter()
-                .map(|e| (e.name.as_str(), e.kind == ExtraType::Text))
-                .collect(),
+            extras,
         })
     }
 
@@ -153,13 +145,15 @@ impl<'a> LabelColumns<'a> {
             None => None,
         };
         let mut extras = Vec::new();
-        for &(name, is_text) in &self.order {
-            let value = if is_text {
-                let col = &self.text.iter().find(|(n, _)| *n == name).expect("read").1;
-                col[i].map(|t| Extra::Text(t.to_string()))
-            } else {
-                let col = &self.int.iter().find(|(n, _)| *n == name).expect("read").1;
-                col[i].and_then(|v| i32::try_from(v).ok()).map(Extra::Int)
+        for (name, values) in &self.extras {
+            let value = match values {
+                ExtraValues::Text(col) => col[i].map(|t| Extra::Text(t.to_string())),
+                ExtraValues::Int(col) => match col[i] {
+                    Some(v) => Some(Extra::Int(i32::try_from(v).map_err(|_| {
+                        anyhow!("row {i}: {name} = {v} does not fit a 32-bit integer")
+                    })?)),
+                    None => None,
+                },
             };
             if let Some(v) = value {
                 extras.push((name.to_string(), v));

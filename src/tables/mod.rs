@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};
 
 use crate::audio::Header;
-use crate::corpus::{Emotion, Extra, ExtraColumn, Gender, Labels};
+use crate::corpus::{speaker_key, Emotion, Extra, ExtraColumn, Gender, Labels};
 
 use self::labels::{i64_col, label_columns, str_col, LabelColumns};
 pub use self::labels::{LabelSchema, CORE_LABEL_COLUMNS};
@@ -393,7 +393,7 @@ pub fn feature_table(df: &DataFrame, feature_names: &[String]) -> Result<Feature
     let speakers = str_col(df, "speaker")?
         .into_iter()
         .zip(&corpus_col)
-        .map(|(s, c)| s.map(|s| intern(format!("{}/{s}", c.unwrap_or("")))))
+        .map(|(s, c)| s.map(|s| intern(speaker_key(c.unwrap_or(""), s))))
         .collect();
     let genders = str_col(df, "gender")?
         .into_iter()

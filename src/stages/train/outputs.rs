@@ -42,7 +42,7 @@ pub(super) fn write_predictions(
             speaker.push(
                 ds.files.groups.speakers[i]
                     .as_deref()
-                    .map(|s| s.split_once('/').map_or(s, |(_, s)| s).to_string()),
+                    .map(|s| crate::corpus::speaker_of_key(s).to_string()),
             );
             truth.push(labels[ds.files.y[i]].clone());
             predicted.push(labels[r.predicted[k]].clone());
