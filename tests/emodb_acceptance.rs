@@ -53,13 +53,24 @@ fn metrics(reports: &std::path::Path) -> Vec<(String, String, String, f64, Strin
         .collect()
 }
 
-fn run(args: &[String]) -> std::process::Output {
+/// `run --stage all` with the repository's `pipeline.toml`, outputs in `ws`, these corpora
+/// (`corpora=[...]` in TOML) and no protocol but the `protocol` overrides.
+fn run(ws: &std::path::Path, corpora: &str, protocol: &str) -> std::process::Output {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let sets = [
+        format!("corpora={corpora}"),
+        format!("data.out_dir=\"{}\"", ws.join("out").display()),
+        format!("data.reports_dir=\"{}\"", ws.join("reports").display()),
+        "split.random.enabled=false".into(),
+        "split.actor_holdout.enabled=false".into(),
+        "split.actor_kfold.enabled=false".into(),
+        protocol.into(),
+    ];
     assert_cmd::Command::cargo_bin("ser-pipeline")
         .unwrap()
         .args(["run", "--stage", "all", "-q", "--config"])
         .arg(repo.join("pipeline.toml"))
-        .args(args)
+        .args(sets.iter().flat_map(|kv| ["--set", kv.as_str()]))
         .output()
         .unwrap()
 }
@@ -70,27 +81,11 @@ fn emodb_leave_one_speaker_out() {
         return;
     };
     let ws = tempfile::tempdir().unwrap();
-    let set = |kv: String| ["--set".to_string(), kv];
-    let args: Vec<String> = [
-        set(format!(
-            "corpora=[{{kind=\"emodb\",root=\"{}\"}}]",
-            emodb.display()
-        )),
-        set(format!(
-            "data.out_dir=\"{}\"",
-            ws.path().join("out").display()
-        )),
-        set(format!(
-            "data.reports_dir=\"{}\"",
-            ws.path().join("reports").display()
-        )),
-        set("split.random.enabled=false".into()),
-        set("split.actor_holdout.enabled=false".into()),
-        set("split.actor_kfold.enabled=false".into()),
-        set("split.leave_one_speaker_out.enabled=true".into()),
-    ]
-    .concat();
-    let out = run(&args);
+    let out = run(
+        ws.path(),
+        &format!("[{{kind=\"emodb\",root=\"{}\"}}]", emodb.display()),
+        "split.leave_one_speaker_out.enabled=true",
+    );
     assert_exit(&out, 0);
 
     // The kind reads all 535 names: 10 speakers (5 male, 5 female), 7 emotions.
@@ -145,32 +140,16 @@ fn ravdess_and_emodb_cross_corpus_both_ways() {
         return;
     };
     let ws = tempfile::tempdir().unwrap();
-    let set = |kv: String| ["--set".to_string(), kv];
-    let args: Vec<String> = [
-        set(format!(
-            "corpora=[{{kind=\"ravdess\",root=\"{}\"}},{{kind=\"emodb\",root=\"{}\"}}]",
+    let out = run(
+        ws.path(),
+        &format!(
+            "[{{kind=\"ravdess\",root=\"{}\"}},{{kind=\"emodb\",root=\"{}\"}}]",
             ravdess.display(),
             emodb.display()
-        )),
-        set(format!(
-            "data.out_dir=\"{}\"",
-            ws.path().join("out").display()
-        )),
-        set(format!(
-            "data.reports_dir=\"{}\"",
-            ws.path().join("reports").display()
-        )),
-        set("split.random.enabled=false".into()),
-        set("split.actor_holdout.enabled=false".into()),
-        set("split.actor_kfold.enabled=false".into()),
-        set(
-            "split.cross_corpus.pairs=[{train_on=[\"ravdess\"],test_on=[\"emodb\"]},\
-             {train_on=[\"emodb\"],test_on=[\"ravdess\"]}]"
-                .into(),
         ),
-    ]
-    .concat();
-    let out = run(&args);
+        "split.cross_corpus.pairs=[{train_on=[\"ravdess\"],test_on=[\"emodb\"]},\
+         {train_on=[\"emodb\"],test_on=[\"ravdess\"]}]",
+    );
     assert_exit(&out, 0);
     let log = common::stderr_of(&out);
     assert!(
