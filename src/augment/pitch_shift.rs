@@ -39,7 +39,9 @@ fn pitch_shift_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::augment::test_support::{fft_resample, peak_hz, rich, rms, rng, tone, SR};
+    use crate::augment::test_support::{
+        fft_resample, max_abs_diff, peak_hz, rich, rms, rng, tone, SR,
+    };
     use crate::augment::Transform;
 
     #[test]
@@ -72,11 +74,7 @@ mod tests {
         let y = rich(30_000, f64::from(SR));
         let out = Transform::PitchShift { semitones: 0.0 }.apply(&y, SR, &mut rng());
         assert_eq!(out.len(), y.len());
-        let err = out
-            .iter()
-            .zip(&y)
-            .map(|(&a, &b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_abs_diff(&out, &y);
         assert!(err < 1e-5, "{err}");
     }
 

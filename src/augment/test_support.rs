@@ -103,3 +103,12 @@ pub(super) fn fft_resample(x: &[f64], num: usize) -> Vec<f64> {
 pub(super) fn rng() -> ChaCha8Rng {
     rng_for(7, "test", 0)
 }
+
+/// The largest absolute difference between two signals of one length.
+pub(super) fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}

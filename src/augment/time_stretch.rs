@@ -145,7 +145,7 @@ pub(super) fn time_stretch(y: &[f32], rate: f64) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::augment::test_support::{peak_hz, rich, rms, rng, tone, SR};
+    use crate::augment::test_support::{max_abs_diff, peak_hz, rich, rms, rng, tone, SR};
     use crate::augment::Transform;
 
     #[test]
@@ -183,11 +183,7 @@ mod tests {
         let y = rich(50_000, f64::from(SR));
         let out = Transform::TimeStretch { rate: 1.0 }.apply(&y, SR, &mut rng());
         assert_eq!(out.len(), y.len());
-        let err = out
-            .iter()
-            .zip(&y)
-            .map(|(&a, &b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_abs_diff(&out, &y);
         assert!(err < 1e-5, "{err}");
     }
 }
