@@ -222,7 +222,12 @@ fn zenodo_cut(
 }
 
 fn run(ws: &Workspace, server: &Server, extra: &[&str]) -> std::process::Output {
-    ws.cmd(&["download", "--record-url", &server.record_url()])
+    command(ws, server, "download", extra)
+}
+
+/// `ser-pipeline SUBCOMMAND --record-url <the stand-in's record> EXTRA`, with no proxy between.
+fn command(ws: &Workspace, server: &Server, sub: &str, extra: &[&str]) -> std::process::Output {
+    ws.cmd(&[sub, "--record-url", &server.record_url()])
         .args(extra)
         .env("NO_PROXY", "127.0.0.1")
         .env_remove("http_proxy")
@@ -454,15 +459,7 @@ fn a_record_without_the_archive_is_a_clear_error() {
 
 /// `run` with the stand-in's record, as `download` is run above.
 fn run_pipeline(ws: &Workspace, server: &Server, extra: &[&str]) -> std::process::Output {
-    ws.cmd(&["run", "--record-url", &server.record_url()])
-        .args(extra)
-        .env("NO_PROXY", "127.0.0.1")
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("all_proxy")
-        .env_remove("ALL_PROXY")
-        .output()
-        .unwrap()
+    command(ws, server, "run", extra)
 }
 
 #[test]
