@@ -111,8 +111,14 @@ pub struct PredictArgs {
     /// The file-name convention that names each file's speaker (ravdess, emodb, emovo,
     /// crema_d, tess, savee), so a speaker with enough recordings gets their own statistics.
     /// Default: the convention that reads the most of the names; none, the average speaker.
-    #[arg(long, value_name = "KIND")]
+    #[arg(long, value_name = "KIND", conflicts_with = "config")]
     pub corpus: Option<String>,
+
+    /// Read each file's speaker the way this config's `[[corpora]]` read them (their file-name
+    /// conventions, folders' `speaker_pattern`, manifests' `speaker` column), for files under a
+    /// configured corpus's root or in its manifest; other files as without it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// For a model trained with per-speaker normalisation: standardise every file with the
     /// training speakers' average statistics, as a lone clip is, even for speakers with enough

@@ -1,7 +1,7 @@
 //! `ser-pipeline`: the thin CLI over the library. Builds a configured run from the command line
 //! and `pipeline.toml`, runs it, and maps the outcome to a documented exit code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -239,12 +239,18 @@ fn predict(args: &PredictArgs) -> Result<u8> {
         })?),
         None => None,
     };
-    let (kind_used, speakers) = ser_pipeline::predict::speakers_of(&files, kind);
+    let (kind_used, speakers) = match &args.config {
+        Some(path) => speakers_by_config(path, &files)?,
+        None => {
+            let (kind, speakers) = ser_pipeline::predict::speakers_of(&files, kind);
+            (kind.map(|k| format!("by {k} file names")), speakers)
+        }
+    };
     if predictor.speaker_normalised() {
         let named = speakers.iter().filter(|s| s.is_some()).count();
         match kind_used {
             Some(k) => log::info!(
-                "predict: {named} of {} files name their speaker ({k} names); a speaker with \
+                "predict: {named} of {} files name their speaker ({k}); a speaker with \
                  {} or more of them is standardised on their own statistics, every other file \
                  on the training speakers' average",
                 files.len(),
@@ -284,6 +290,43 @@ fn predict(args: &PredictArgs) -> Result<u8> {
     } else {
         exit::SKIPPED
     })
+}
+
+/// `predict --config`: each file's speaker as the config's corpora read it; files under no
+/// configured corpus by the file-name convention that reads the most of them. Returns how the
+/// speakers were read, for the log.
+fn speakers_by_config(
+    config: &Path,
+    files: &[PathBuf],
+) -> Result<(Option<String>, Vec<Option<String>>)> {
+    let corpora = Config::load_with_overrides(Some(config), &[])?.corpora()?;
+    let placed = corpora
+        .speakers_of(files)
+        .map_err(|e| anyhow::anyhow!("predict --config {}: {e}", config.display()))?;
+    let names: Vec<String> = corpora
+        .corpora
+        .iter()
+        .map(|c| format!("{} ({})", c.name, c.kind()))
+        .collect();
+    let mut how = format!(
+        "as the corpora of {} read them: {}",
+        config.display(),
+        names.join(", ")
+    );
+    let outside: Vec<usize> = (0..files.len()).filter(|&i| placed[i].is_none()).collect();
+    let mut speakers: Vec<Option<String>> = placed.into_iter().map(Option::flatten).collect();
+    if !outside.is_empty() {
+        let rest: Vec<PathBuf> = outside.iter().map(|&i| files[i].clone()).collect();
+        let (kind, guessed) = ser_pipeline::predict::speakers_of(&rest, None);
+        for (&i, s) in outside.iter().zip(guessed) {
+            speakers[i] = s;
+        }
+        how.push_str(&match kind {
+            Some(k) => format!("; {} under none of them, by {k} file names", outside.len()),
+            None => format!("; {} under none of them, unknown", outside.len()),
+        });
+    }
+    Ok((Some(how), speakers))
 }
 
 fn download(args: &DownloadArgs, cli: &Cli) -> Result<u8> {

@@ -138,10 +138,7 @@ impl Member {
         if self.speaker_normalised() {
             let named: Vec<usize> = (0..x.nrows()).filter(|&i| speakers[i].is_some()).collect();
             if !named.is_empty() {
-                let ids: Vec<u8> = named
-                    .iter()
-                    .map(|&i| (speakers[i].expect("named") % 256) as u8)
-                    .collect();
+                let ids: Vec<u32> = named.iter().map(|&i| speakers[i].expect("named")).collect();
                 let mut rows = x.select(Axis(0), &named);
                 let norm = SpeakerNorm::fit(rows.view(), &ids);
                 norm.apply(&mut rows, &ids).map_err(anyhow::Error::msg)?;

@@ -161,3 +161,79 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         .all(|r| r["speaker_statistics"] == "population"));
     assert_eq!(forced[0]["probabilities"], alone[0]["probabilities"]);
 }
+
+#[test]
+fn predict_config_reads_speakers_from_folder_trees_and_manifests() {
+    let ws = Workspace::new(&config());
+    let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+    let out = ws
+        .cmd(&[
+            "run",
+            "-q",
+            "--stage",
+            "train",
+            "--set",
+            "train.speaker_normalization=true",
+            "--set",
+            "models.train=[\"mlp\"]",
+        ])
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 0);
+    // Actor 1's recordings, as a folder-per-class tree with the speaker in the file name
+    // (`mine/<emotion>/alice_NN.wav`), and as a manifest naming the speaker.
+    let actor1: Vec<std::path::PathBuf> = written
+        .iter()
+        .filter(|p| p.starts_with("Actor_01/"))
+        .map(|p| ws.corpus().join(p))
+        .collect();
+    let mut tree = Vec::new();
+    let mut rows = String::from("path,emotion,speaker\n");
+    for (i, src) in actor1.iter().enumerate() {
+        let rel = format!("neutral/alice_{i:02}.wav");
+        let dst = ws.path().join("mine").join(&rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(src, &dst).unwrap();
+        tree.push(dst);
+        rows.push_str(&format!("{rel},neutral,alice\n"));
+    }
+    std::fs::write(ws.path().join("mine/list.csv"), rows).unwrap();
+    std::fs::write(
+        ws.path().join("folders.toml"),
+        "[[corpora]]\nkind = \"folders\"\nroot = \"mine\"\nlabel_level = 1\n\
+         speaker_pattern = '(?P<speaker>[a-z]+)_\\d+'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("manifest.toml"),
+        "[[corpora]]\nkind = \"manifest\"\nmanifest = \"mine/list.csv\"\n",
+    )
+    .unwrap();
+    let by_name = ws.predict_json("mlp", &[], &actor1);
+    assert!(by_name.iter().all(|r| r["speaker_statistics"] == "own"));
+    // No convention reads `alice_00.wav`: every file is a lone clip.
+    let unknown = ws.predict_json("mlp", &[], &tree);
+    assert!(
+        unknown
+            .iter()
+            .all(|r| r["speaker_statistics"] == "population"),
+        "{unknown:?}"
+    );
+    for config in ["folders.toml", "manifest.toml"] {
+        let rows = ws.predict_json("mlp", &["--config", config], &tree);
+        assert_eq!(rows.len(), tree.len());
+        for (got, want) in rows.iter().zip(&by_name) {
+            assert_eq!(got["speaker_statistics"], "own", "{config}: {got:?}");
+            // One speaker's recordings, standardised on their own statistics: the same
+            // answers as the RAVDESS-named copies grouped by actor.
+            assert_eq!(got["probabilities"], want["probabilities"], "{config}");
+        }
+    }
+    // --corpus and --config together are refused.
+    let out = ws
+        .cmd(&["predict", "--corpus", "emodb", "--config", "folders.toml"])
+        .args(&tree[..1])
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 2);
+}

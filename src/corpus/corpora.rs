@@ -147,6 +147,63 @@ impl Corpora {
         Some(c.root.join(rel))
     }
 
+    /// Each of `files`' speaker as a [`super::speaker_key`] (`corpus/speaker`), read the way
+    /// the configured corpus that holds the file reads it: its file-name convention, its
+    /// folders' `speaker_pattern`, or its manifest's `speaker` column. `None` for a file under
+    /// no configured corpus (the outer `None`), and for one whose labels its corpus cannot
+    /// read (the inner). A file lies under a corpus when its path, made absolute, starts with
+    /// the corpus's root (for a manifest: when it is one of the manifest's rows); the deepest
+    /// root wins. Fails when a manifest cannot be read.
+    pub fn speakers_of(&self, files: &[PathBuf]) -> Result<Vec<Option<Option<String>>>, String> {
+        let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut speakers: Vec<Option<Option<String>>> = vec![None; files.len()];
+        let abs: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
+        // The deepest root first, so that a corpus inside another's tree takes its files.
+        let mut order: Vec<&Corpus> = self.corpora.iter().collect();
+        order.sort_by_key(|c| std::cmp::Reverse(absolute(&c.root).components().count()));
+        for corpus in order {
+            let speaker = |parsed: Result<super::Parsed, NameError>| {
+                parsed
+                    .ok()
+                    .and_then(|p| p.speaker)
+                    .map(|s| super::speaker_key(&corpus.name, &s))
+            };
+            if let Layout::Manifest(file) = &corpus.layout {
+                let rows: std::collections::HashMap<PathBuf, Result<super::Parsed, NameError>> =
+                    manifest::read(file, &self.vocabulary)?
+                        .into_iter()
+                        .map(|e| (absolute(&e.abs_path), e.labels))
+                        .collect();
+                for (i, a) in abs.iter().enumerate() {
+                    if let (None, Some(parsed)) = (&speakers[i], rows.get(a)) {
+                        speakers[i] = Some(speaker(parsed.clone()));
+                    }
+                }
+                continue;
+            }
+            let root = absolute(&corpus.root);
+            for (i, a) in abs.iter().enumerate() {
+                let Ok(rel) = a.strip_prefix(&root) else {
+                    continue;
+                };
+                if speakers[i].is_some() {
+                    continue;
+                }
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                let rel = rel.join("/");
+                speakers[i] = Some(speaker(match &corpus.layout {
+                    Layout::Names(k) => k.parse(&rel, &self.vocabulary),
+                    Layout::Folders(k) => k.parse(&rel, &self.vocabulary),
+                    Layout::Manifest(_) => unreachable!("handled above"),
+                }));
+            }
+        }
+        Ok(speakers)
+    }
+
     /// The extra columns of every table: each corpus's, in configuration order, once each.
     /// Fails when two corpora declare one column with different types.
     pub fn extra_columns(&self) -> Result<Vec<ExtraColumn>, String> {
