@@ -56,6 +56,16 @@ fn metrics(reports: &std::path::Path) -> Vec<(String, String, String, f64, Strin
 /// `run --stage all` with the repository's `pipeline.toml`, outputs in `ws`, these corpora
 /// (`corpora=[...]` in TOML) and no protocol but the `protocol` overrides.
 fn run(ws: &std::path::Path, corpora: &str, protocol: &str) -> std::process::Output {
+    run_config(ws, "pipeline.toml", corpora, protocol)
+}
+
+/// [`run`] with another config of the repository (`presets/cross-corpus.toml`).
+fn run_config(
+    ws: &std::path::Path,
+    config: &str,
+    corpora: &str,
+    protocol: &str,
+) -> std::process::Output {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let sets = [
         format!("corpora={corpora}"),
@@ -69,7 +79,7 @@ fn run(ws: &std::path::Path, corpora: &str, protocol: &str) -> std::process::Out
     assert_cmd::Command::cargo_bin("ser-pipeline")
         .unwrap()
         .args(["run", "--stage", "all", "-q", "--config"])
-        .arg(repo.join("pipeline.toml"))
+        .arg(repo.join(config))
         .args(sets.iter().flat_map(|kv| ["--set", kv.as_str()]))
         .output()
         .unwrap()
@@ -131,17 +141,19 @@ fn emodb_leave_one_speaker_out() {
     assert!(mean("ensemble") >= 0.75, "ensemble {}", mean("ensemble"));
 }
 
-#[test]
-fn ravdess_and_emodb_cross_corpus_both_ways() {
+/// Both corpora, both cross-corpus directions, with `config`: the run's output and its
+/// folder; `None` when a corpus is absent (skipped loudly).
+fn cross_corpus_run(config: &str) -> Option<(std::process::Output, tempfile::TempDir)> {
     let (Some(ravdess), Some(emodb)) = (
         corpus("RAVDESS_DIR", "data/ravdess", "unpack-ravdess.sh"),
         corpus("EMODB_DIR", "data/emodb", "unpack-emodb.sh"),
     ) else {
-        return;
+        return None;
     };
     let ws = tempfile::tempdir().unwrap();
-    let out = run(
+    let out = run_config(
         ws.path(),
+        config,
         &format!(
             "[{{kind=\"ravdess\",root=\"{}\"}},{{kind=\"emodb\",root=\"{}\"}}]",
             ravdess.display(),
@@ -150,6 +162,23 @@ fn ravdess_and_emodb_cross_corpus_both_ways() {
         "split.cross_corpus.pairs=[{train_on=[\"ravdess\"],test_on=[\"emodb\"]},\
          {train_on=[\"emodb\"],test_on=[\"ravdess\"]}]",
     );
+    Some((out, ws))
+}
+
+/// A cross-corpus run's accuracy of `model` in direction `name` (`ravdess->emodb`).
+fn cross_accuracy(ws: &std::path::Path, name: &str, model: &str) -> f64 {
+    metrics(&ws.join("reports"))
+        .into_iter()
+        .find(|r| r.0 == "cross_corpus" && r.1 == model && r.2 == name)
+        .unwrap_or_else(|| panic!("no cross_corpus {model} {name} row"))
+        .3
+}
+
+#[test]
+fn ravdess_and_emodb_cross_corpus_both_ways() {
+    let Some((out, ws)) = cross_corpus_run("pipeline.toml") else {
+        return;
+    };
     assert_exit(&out, 0);
     let log = common::stderr_of(&out);
     assert!(
@@ -172,4 +201,24 @@ fn ravdess_and_emodb_cross_corpus_both_ways() {
     let e2r = fold("emodb->ravdess", "ensemble").3;
     assert!(r2e > 1.0 / 6.0, "ravdess->emodb {r2e}");
     assert!(e2r > 1.0 / 6.0, "emodb->ravdess {e2r}");
+}
+
+/// The issue's target for RAVDESS -> EmoDB on the six shared classes; the preset measured
+/// 0.4163 (ensemble) and 0.4251 (SVM) (docs/accuracy.md, "Across corpora").
+const R2E_FLOOR: f64 = 0.35;
+/// The other direction, measured 0.3875 for both.
+const E2R_FLOOR: f64 = 0.35;
+
+#[test]
+fn the_cross_corpus_preset_transfers_both_ways() {
+    let Some((out, ws)) = cross_corpus_run("presets/cross-corpus.toml") else {
+        return;
+    };
+    assert_exit(&out, 0);
+    for model in ["ensemble", "svm"] {
+        let r2e = cross_accuracy(ws.path(), "ravdess->emodb", model);
+        assert!(r2e >= R2E_FLOOR, "{model} ravdess->emodb {r2e}");
+        let e2r = cross_accuracy(ws.path(), "emodb->ravdess", model);
+        assert!(e2r >= E2R_FLOOR, "{model} emodb->ravdess {e2r}");
+    }
 }
