@@ -67,7 +67,7 @@ for name in "${order[@]}"; do
     --set "data.out_dir=\"$dir/data\"" --set "data.reports_dir=\"$dir/reports\"" "${sets[@]+"${sets[@]}"}"
   wall=$(echo "$(date +%s.%N) - $start" | bc)
   awk -F, -v m="$model" -v name="$name" -v wall="$wall" '
-    $3 == "mean" && $2 == m { acc[$1] = $5; f1[$1] = $7; rec[$1] = $9 }
+    $3 == "mean" && $2 == m && $16 != "lone" { acc[$1] = $5; f1[$1] = $7; rec[$1] = $9 }
     END { printf "| %s | %s | %s | %s | %s | %s | %.0f |\n", name, acc["random"], f1["random"], rec["random"], acc["actor_kfold"], f1["actor_kfold"], wall }
   ' "$dir/reports/metrics.csv"
 done

@@ -47,16 +47,20 @@ fams() { # the feature families of pipeline.toml, with changes: -log_mel, +f0
   echo "features.families=[${q%,}]"
 }
 
-# run NAME CONFIG ARGS...: one run, outputs in $out/NAME (kept; rerun only when absent).
+# run NAME CONFIG ARGS...: one run, outputs in $out/NAME (kept; rerun only when absent). The
+# config is copied into the run's folder: its relative paths (data/, reports/) resolve there.
 run() {
   local name=$1 config=$2; shift 2
   local dir="$out/$name"
   [ -f "$dir/reports/metrics.csv" ] && return 0
   rm -rf "$dir"; mkdir -p "$dir"
+  cp "$repo/$config" "$dir/config.toml"
   echo "== $name" >&2
-  (cd "$dir" && "$bin" run -q --no-download --config "$repo/$config" \
+  (cd "$dir" && "$bin" run -q --no-download --config config.toml \
      --set 'data.out_dir="data"' --set 'data.reports_dir="reports"' "$@") > "$dir.log" 2>&1 \
     || { echo "corpus_variants: $name failed, see $dir.log" >&2; exit 1; }
+  [ -f "$dir/reports/metrics.csv" ] \
+    || { echo "corpus_variants: $name wrote no $dir/reports/metrics.csv" >&2; exit 1; }
 }
 
 # name | config | overrides (one --set value per ';') | protocols
@@ -71,7 +75,7 @@ variants=(
   "16k-log_mel-chroma+f0|pipeline.toml|audio.sample_rate=16000;$(fams -log_mel -chroma +f0)|cross"
   "16k-log_mel,mlp_1s|pipeline.toml|audio.sample_rate=16000;$(fams -log_mel);models.segments={knn={seconds=30.0}}|cross"
   "cross-corpus|presets/cross-corpus.toml||cross loso rav"
-  "cross-corpus-f0|presets/cross-corpus.toml|$(fams -log_mel)|cross loso rav"
+  "cross-corpus-no_f0|presets/cross-corpus.toml|$(fams -log_mel)|cross loso rav"
 )
 
 table() {
@@ -96,7 +100,8 @@ def acc(run, protocol, model, fold="mean"):
     if not os.path.exists(p):
         return "—"
     for r in csv.DictReader(open(p)):
-        if (r["protocol"], r["model"], r["fold"]) == (protocol, model, fold):
+        if (r["protocol"], r["model"], r["fold"]) == (protocol, model, fold) \
+                and r.get("normalisation") != "lone":
             return r["accuracy"]
     return "—"
 print("| variant | R->E ensemble | R->E SVM | E->R ensemble | E->R SVM | EmoDB LOSO ensemble | RAVDESS actor k-fold ensemble |")
@@ -127,7 +132,7 @@ def folds(run, model):
     rows = csv.DictReader(open(os.path.join(out, run, "reports", "metrics.csv")))
     return {r["fold"]: float(r["accuracy"]) for r in rows
             if r["protocol"] == "leave_one_speaker_out" and r["model"] == model
-            and r["fold"] != "mean"}
+            and r["fold"] != "mean" and r.get("normalisation") != "lone"}
 print("| config | model | tested on | one corpus | both corpora | folds better / worse |")
 print("|---|---|---|---|---|---|")
 for config in ("cross-corpus", "pipeline"):

@@ -34,6 +34,8 @@ def load(spec: str) -> pd.DataFrame:
         sys.exit(f"{spec}: expected RUN_DIR:MODEL")
     p = pd.read_parquet(Path(run) / "data" / "predictions.parquet")
     p = p[p.model == model]
+    if "normalisation" in p.columns:  # the batch figure; lone-clip rows are judged apart
+        p = p[p.normalisation != "lone"]
     if p.empty:
         sys.exit(f"{spec}: no predictions of model {model!r}")
     return p.sort_values(KEY).reset_index(drop=True)
