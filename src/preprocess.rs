@@ -120,6 +120,13 @@ impl Scaler {
         }
     }
 
+    /// [`Scaler::inverse_transform`] of one row, in place.
+    pub fn inverse_row(&self, mut row: ndarray::ArrayViewMut1<'_, f64>) {
+        for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+            *v = *v * s + m;
+        }
+    }
+
     pub fn inverse_transform(&self, z: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut out = z.to_owned();
         for mut row in out.rows_mut() {
@@ -158,11 +165,22 @@ impl<K: Ord + Clone + std::fmt::Display> SpeakerNorm<K> {
     /// too few recordings to estimate them): per feature, the mean of the speakers' means, and
     /// the root mean square of their scales (the scale of a typical speaker).
     pub fn population(&self) -> Scaler {
-        let k = self.by_speaker.len() as f64;
-        let width = self.by_speaker.values().next().map_or(0, |s| s.mean.len());
+        self.population_of(|_| true)
+    }
+
+    /// [`SpeakerNorm::population`] of the speakers `keep` accepts (at least one).
+    pub fn population_of(&self, keep: impl Fn(&K) -> bool) -> Scaler {
+        let kept: Vec<&Scaler> = self
+            .by_speaker
+            .iter()
+            .filter(|(s, _)| keep(s))
+            .map(|(_, scaler)| scaler)
+            .collect();
+        let k = kept.len() as f64;
+        let width = kept.first().map_or(0, |s| s.mean.len());
         let mut mean = vec![0.0; width];
         let mut square = vec![0.0; width];
-        for scaler in self.by_speaker.values() {
+        for scaler in kept {
             let own = scaler.mean.iter().zip(&scaler.scale);
             for ((m, q), (&sm, &ss)) in mean.iter_mut().zip(square.iter_mut()).zip(own) {
                 *m += sm / k;
@@ -173,6 +191,11 @@ impl<K: Ord + Clone + std::fmt::Display> SpeakerNorm<K> {
             mean,
             scale: square.into_iter().map(f64::sqrt).collect(),
         }
+    }
+
+    /// The scaler of speaker `s`, if `fit` saw them.
+    pub fn scaler(&self, s: &K) -> Option<&Scaler> {
+        self.by_speaker.get(s)
     }
 
     /// Standardises each row with its speaker's scaler; a speaker not seen by `fit` is an error.

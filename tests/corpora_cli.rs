@@ -334,30 +334,55 @@ train = ["svm"]
     let shared = "shared: neutral happy sad angry fearful disgust";
     let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
     for fold in ["rav->emo", "emo", "rav"] {
-        let line = metrics
-            .lines()
-            .find(|l| l.contains(&format!(",svm,{fold},")))
-            .unwrap_or_else(|| panic!("no {fold} row in {metrics}"));
-        assert!(line.ends_with(shared), "{line}");
+        for normalisation in ["speaker", "lone"] {
+            let line = metrics
+                .lines()
+                .find(|l| {
+                    l.contains(&format!(",svm,{fold},"))
+                        && l.ends_with(&format!(",{normalisation}"))
+                })
+                .unwrap_or_else(|| panic!("no {fold} {normalisation} row in {metrics}"));
+            assert!(line.contains(&format!(",{shared},")), "{line}");
+        }
+    }
+    // The lone clips' pooled report and confusion matrix, beside the model's.
+    for dir in ["reports/cross_corpus/svm", "reports/cross_corpus/svm/lone"] {
+        assert!(
+            ws.path().join(dir).join("confusion_matrix.csv").is_file(),
+            "{dir}"
+        );
     }
     let predictions = parquet::read(&ws.out("predictions.parquet")).unwrap();
-    let (p_protocol, p_fold, truth, predicted, corpus) = (
+    let (p_protocol, p_fold, truth, predicted, corpus, normalisation) = (
         strings(&predictions, "protocol"),
         strings(&predictions, "fold"),
         strings(&predictions, "true"),
         strings(&predictions, "predicted"),
         strings(&predictions, "corpus"),
+        strings(&predictions, "normalisation"),
     );
     let kept: BTreeSet<&str> = shared["shared: ".len()..].split(' ').collect();
-    let mut tested = 0;
+    let mut tested = BTreeMap::<&str, usize>::new();
     for i in (0..truth.len()).filter(|&i| p_protocol[i] == "cross_corpus") {
         assert_eq!(p_fold[i], "rav->emo");
         assert_eq!(corpus[i], "emo");
         assert!(kept.contains(truth[i].as_str()) && kept.contains(predicted[i].as_str()));
-        tested += 1;
+        *tested.entry(normalisation[i].as_str()).or_default() += 1;
     }
-    // EmoDB's 3 speakers x 6 shared emotions x 2 texts.
-    assert_eq!(tested, 36);
+    // EmoDB's 3 speakers x 6 shared emotions x 2 texts, with their own statistics and again as
+    // lone clips (none of them is a training speaker), for each of the run's models.
+    let models = strings(&predictions, "model")
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .len();
+    assert_eq!(
+        tested,
+        BTreeMap::from([("lone", 36 * models), ("speaker", 36 * models)])
+    );
+    // The random split tests speakers it trained on: no lone-clip rows.
+    assert!((0..truth.len())
+        .filter(|&i| p_protocol[i] == "random")
+        .all(|i| normalisation[i] == "speaker"));
     let boredom = predictions.column("prob_boredom").unwrap().f64().unwrap();
     for i in (0..truth.len()).filter(|&i| p_protocol[i] == "cross_corpus") {
         assert_eq!(boredom.get(i), Some(0.0));

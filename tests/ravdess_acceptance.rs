@@ -102,9 +102,10 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
     assert!(fine.height() > 2 * segments.height(), "{}", fine.height());
     assert_eq!(fine.column("path").unwrap().n_unique().unwrap(), 1200);
     // One prediction per test recording: 3 random splits of 240, the holdout's 240, 5 folds
-    // covering all 1200; for the MLP, the SVM, smartcore's k-NN and the ensemble.
+    // covering all 1200, the speaker-independent two also as lone clips; for the MLP, the
+    // SVM, smartcore's k-NN and the ensemble.
     let pred = parquet::read(&ws.out("predictions.parquet")).unwrap();
-    assert_eq!(pred.height(), 4 * (3 * 240 + 240 + 1200));
+    assert_eq!(pred.height(), 4 * (3 * 240 + 2 * (240 + 1200)));
     let metrics = std::fs::read_to_string(ws.path().join("reports/metrics.csv")).unwrap();
     let mean_accuracy = |protocol: &str, model: &str| -> f64 {
         let line = metrics
@@ -113,6 +114,21 @@ fn recommended_config_trains_on_segments_to_its_documented_accuracy() {
             .unwrap_or_else(|| panic!("no {protocol} {model} mean row in\n{metrics}"));
         line.split(',').nth(4).unwrap().parse().unwrap()
     };
+    // The ensemble judged one clip at a time (the training speakers' average statistics), as
+    // `predict` and the page judge a new speaker's clip: a row of its own, below the batch one.
+    let lone = metrics
+        .lines()
+        .find(|l| l.starts_with("actor_kfold,ensemble,mean,") && l.ends_with(",lone"))
+        .unwrap_or_else(|| panic!("no lone-clip actor_kfold row in\n{metrics}"));
+    let lone: f64 = lone.split(',').nth(4).unwrap().parse().unwrap();
+    eprintln!("recommended config, ensemble, actor-kfold as lone clips: {lone:.4}");
+    assert!(
+        lone > 0.4 && lone < mean_accuracy("actor_kfold", "ensemble"),
+        "{lone}"
+    );
+    assert!(!metrics
+        .lines()
+        .any(|l| l.starts_with("random,") && l.ends_with(",lone")));
     let random = mean_accuracy("random", "svm");
     let kfold = mean_accuracy("actor_kfold", "svm");
     eprintln!("recommended config, svm: random {random:.4}, actor-kfold {kfold:.4}");

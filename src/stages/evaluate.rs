@@ -1,7 +1,9 @@
 //! evaluate: from `predictions.parquet`, per protocol and model a classification report and a
 //! confusion matrix (CSV and SVG) over the pooled test predictions of all its folds, and
 //! `reports/metrics.csv` with one row per protocol/model/fold plus a `mean` row per
-//! protocol/model, each with the acceptance criteria's pass/fail.
+//! protocol/model, each with the acceptance criteria's pass/fail. Test recordings judged as lone
+//! clips (`normalisation` = `lone` in `predictions.parquet`) get rows, reports and confusion
+//! matrices of their own (`reports/<protocol>/<model>/lone/`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ pub const METRICS_HEADER: &[&str] = &[
     "recall_pass",
     "all_pass",
     "classes",
+    "normalisation",
 ];
 
 #[derive(Clone)]
@@ -62,6 +65,17 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             .collect())
     };
     let (protocol, model, fold) = (text("protocol")?, text("model")?, text("fold")?);
+    // Tables written before the column existed judged every recording one way.
+    let normalisation = if df.column("normalisation").is_ok() {
+        text("normalisation")?
+    } else {
+        let own = if settings.config.train.speaker_normalization {
+            "speaker"
+        } else {
+            "none"
+        };
+        vec![own.to_string(); df.height()]
+    };
     let (truth, predicted) = (text("true")?, text("predicted")?);
     let id = |l: &str| {
         labels
@@ -69,10 +83,16 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             .position(|x| x == l)
             .ok_or_else(|| anyhow!("predictions.parquet: label {l:?} has no prob_ column"))
     };
-    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    // (protocol, model, normalisation, fold) -> the fold's test recordings.
+    let mut groups: BTreeMap<(String, String, String, String), Group> = BTreeMap::new();
     for i in 0..df.height() {
         let g = groups
-            .entry((protocol[i].clone(), model[i].clone(), fold[i].clone()))
+            .entry((
+                protocol[i].clone(),
+                model[i].clone(),
+                normalisation[i].clone(),
+                fold[i].clone(),
+            ))
             .or_insert(Group {
                 y_true: Vec::new(),
                 y_pred: Vec::new(),
@@ -83,10 +103,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
     let all_classes = crate::stages::train::classes_note(&settings.config);
 
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut pooled: BTreeMap<(String, String), Group> = BTreeMap::new();
-    let mut per_fold: BTreeMap<(String, String), Vec<Report>> = BTreeMap::new();
-    let mut notes: BTreeMap<(String, String), String> = BTreeMap::new();
-    for ((p, m, f), g) in &groups {
+    let mut pooled: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    let mut per_fold: BTreeMap<(String, String, String), Vec<Report>> = BTreeMap::new();
+    let mut notes: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    for ((p, m, n, f), g) in &groups {
         // A cross-corpus split is judged on the classes both sides share (its test rows and
         // predictions hold no other), not on every class of the run.
         let (g, shown, classes) = if is_cross_corpus(p) {
@@ -102,9 +122,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         };
         let g = &*g;
         let r = metrics::classification_report(&g.y_true, &g.y_pred, &shown);
-        rows.push(metrics_row(p, m, f, &r, None, criteria, &classes));
-        notes.insert((p.clone(), m.clone()), classes);
-        let pool = pooled.entry((p.clone(), m.clone())).or_insert(Group {
+        rows.push(metrics_row(p, m, f, &r, criteria, &classes, n));
+        let key = (p.clone(), m.clone(), n.clone());
+        notes.insert(key.clone(), classes);
+        let pool = pooled.entry(key.clone()).or_insert(Group {
             y_true: Vec::new(),
             y_pred: Vec::new(),
         });
@@ -117,9 +138,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         };
         pool.y_true.extend(g.y_true.iter().map(back));
         pool.y_pred.extend(g.y_pred.iter().map(back));
-        per_fold.entry((p.clone(), m.clone())).or_default().push(r);
+        per_fold.entry(key).or_default().push(r);
     }
-    for ((p, m), reports) in &per_fold {
+    for ((p, m, norm), reports) in &per_fold {
         let n = reports.len() as f64;
         let mean = |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / n;
         let acc = mean(|r| r.accuracy);
@@ -172,15 +193,24 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             f1_pass.to_string(),
             rec_pass.to_string(),
             (acc_pass && f1_pass && rec_pass).to_string(),
-            notes[&(p.clone(), m.clone())].clone(),
+            notes[&(p.clone(), m.clone(), norm.clone())].clone(),
+            norm.clone(),
         ]);
     }
-    rows.sort();
+    // By protocol, model and fold; a fold's lone-clip row after its other row.
+    rows.sort_by(|a, b| {
+        let key = |r: &Vec<String>| (r[0].clone(), r[1].clone(), r[2].clone(), r[15] == "lone");
+        key(a).cmp(&key(b))
+    });
     let metrics_path = paths.reports_dir.join("metrics.csv");
     data::csv::write(&metrics_path, METRICS_HEADER, &rows)?;
 
-    for ((p, m), g) in &pooled {
-        let dir = paths.reports_dir.join(p).join(m);
+    for ((p, m, n), g) in &pooled {
+        let dir = match n.as_str() {
+            "lone" => paths.reports_dir.join(p).join(m).join("lone"),
+            _ => paths.reports_dir.join(p).join(m),
+        };
+        let judged = if n == "lone" { ", as lone clips" } else { "" };
         let (g, labels) = if is_cross_corpus(p) {
             let (g, shown) = restrict(g, &labels);
             (Cow::Owned(g), Cow::Owned(shown))
@@ -197,7 +227,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
             &cm,
             &labels,
             &format!(
-                "{m}, {p} (all folds pooled): accuracy {:.3}, macro F1 {:.3}",
+                "{m}, {p}{judged} (all folds pooled): accuracy {:.3}, macro F1 {:.3}",
                 r.accuracy,
                 r.macro_f1()
             ),
@@ -207,7 +237,11 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<()> {
         log::info!(
             "evaluate: {:<14} {:<20} accuracy {} (sd {}), macro F1 {}, min recall {} ({}), criteria {}",
             row[0],
-            row[1],
+            if row[15] == "lone" {
+                format!("{} (lone clips)", row[1])
+            } else {
+                row[1].clone()
+            },
             row[4],
             row[5],
             row[6],
@@ -250,9 +284,9 @@ fn metrics_row(
     model: &str,
     fold: &str,
     r: &Report,
-    std: Option<f64>,
     criteria: &Criteria,
     classes: &str,
+    normalisation: &str,
 ) -> Vec<String> {
     let pass = criteria.evaluate(r);
     vec![
@@ -261,7 +295,7 @@ fn metrics_row(
         fold.into(),
         r.n_samples().to_string(),
         fmt(r.accuracy),
-        std.map(fmt).unwrap_or_default(),
+        String::new(), // accuracy_std: on mean rows only
         fmt(r.macro_f1()),
         fmt(r.weighted_f1()),
         fmt(r.min_recall()),
@@ -273,5 +307,6 @@ fn metrics_row(
         pass.recall_pass.to_string(),
         pass.all_pass.to_string(),
         classes.into(),
+        normalisation.into(),
     ]
 }

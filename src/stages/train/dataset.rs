@@ -35,6 +35,10 @@ pub struct Dataset {
     /// With `train.speaker_normalization`: the statistics a speaker of unknown statistics is
     /// standardised with at prediction time ([`SpeakerNorm::population`] of the corpus's).
     pub speaker_population: Option<Scaler>,
+    /// With `train.speaker_normalization`: each speaker's statistics, and each table row's
+    /// speaker (`corpus/speaker`), to judge test recordings as lone clips
+    /// ([`Dataset::lone_rows`]).
+    pub speaker_norm: Option<(SpeakerNorm, Vec<std::sync::Arc<str>>)>,
     /// Recordings per corpus and class before any class was left out, and whether the class
     /// is trained on (`reports/classes.csv`).
     pub class_counts: Vec<ClassCount>,
@@ -182,6 +186,7 @@ impl Dataset {
                 None
             };
         let mut speaker_population = None;
+        let mut speaker_norm = None;
         if config.train.speaker_normalization {
             let keys = norm_keys(&table);
             let norms = SpeakerNorm::fit(table.x.view(), &keys);
@@ -191,17 +196,50 @@ impl Dataset {
                 norms.apply(&mut aug.x, &keys).map_err(|e| anyhow!(e))?;
             }
             speaker_population = Some(norms.population());
+            speaker_norm = Some((norms, keys));
         }
         Ok(Dataset {
             encoder,
             table,
             y,
             speaker_population,
+            speaker_norm,
             class_counts,
             files,
             augmented,
             augmented_use: config.train.augmented,
         })
+    }
+
+    /// The rows of the `test` recordings standardised as lone clips, as `predict` and `serve`
+    /// standardise a clip of an unknown speaker: each row's own speaker's standardisation
+    /// undone, then the average statistics ([`SpeakerNorm::population_of`]) of the speakers of
+    /// the `train` recordings applied. `None` without per-speaker normalisation, and when a
+    /// test recording's speaker is among the training speakers (its own statistics are then
+    /// known).
+    pub fn lone_rows(&self, train: &[usize], test: &[usize]) -> Option<Array2<f64>> {
+        let (norms, keys) = self.speaker_norm.as_ref()?;
+        let trained: HashSet<&str> = self
+            .files
+            .rows_of(train)
+            .into_iter()
+            .map(|r| &*keys[r])
+            .collect();
+        let rows = self.files.rows_of(test);
+        if rows.iter().any(|&r| trained.contains(&*keys[r])) {
+            return None;
+        }
+        let population = norms.population_of(|s| trained.contains(&**s));
+        let mut x = self.table.x.select(Axis(0), &rows);
+        for (row, &r) in x.rows_mut().into_iter().zip(&rows) {
+            let own = norms
+                .scaler(&keys[r])
+                .expect("every row's speaker was fitted");
+            let mut row = row;
+            own.inverse_row(row.view_mut());
+            population.transform_row(row);
+        }
+        Some(x)
     }
 
     /// Augmented rows that may join the training part `train` (recordings; an augmented row's

@@ -17,6 +17,10 @@ pub(super) struct JobResult {
     pub(super) model: &'static str,
     pub(super) predicted: Vec<usize>,
     pub(super) proba: Array2<f64>,
+    /// The same test recordings judged as lone clips ([`Dataset::lone_rows`]): predictions and
+    /// probabilities. Only for a model with per-speaker normalisation on a split whose test
+    /// speakers are not in training.
+    pub(super) lone: Option<(Vec<usize>, Array2<f64>)>,
     pub(super) history: Vec<Epoch>,
     pub(super) n_train: usize,
     pub(super) n_augmented: usize,
@@ -106,20 +110,29 @@ pub(super) fn run_job(
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();
     // One row per test recording: its segments' probabilities pooled, or its own row.
-    let pooled = crate::models::pool_log_proba(
-        model.classifier().predict_proba(x_test.view()).view(),
-        &ds.files.groups_of(&split.test),
-    );
-    let proba = if classes.len() == ds.encoder.len() {
-        pooled
-    } else {
-        let mut full = Array2::zeros((pooled.nrows(), ds.encoder.len()));
-        for (k, &c) in classes.iter().enumerate() {
-            full.column_mut(c).assign(&pooled.column(k));
+    let judge = |x: &Array2<f64>| {
+        let pooled = crate::models::pool_log_proba(
+            model.classifier().predict_proba(x.view()).view(),
+            &ds.files.groups_of(&split.test),
+        );
+        if classes.len() == ds.encoder.len() {
+            pooled
+        } else {
+            let mut full = Array2::zeros((pooled.nrows(), ds.encoder.len()));
+            for (k, &c) in classes.iter().enumerate() {
+                full.column_mut(c).assign(&pooled.column(k));
+            }
+            full
         }
-        full
     };
+    let proba = judge(&x_test);
+    drop(x_test);
     let predicted = crate::models::argmax_rows(proba.view());
+    let lone = ds.lone_rows(&split.train, &split.test).map(|mut x| {
+        scaler.transform_in_place(&mut x);
+        let proba = judge(&x);
+        (crate::models::argmax_rows(proba.view()), proba)
+    });
     log::info!(
         "train: {} {} {}: {} train rows (+{} augmented), {} test recordings, {:.1} s",
         split.protocol,
@@ -135,6 +148,7 @@ pub(super) fn run_job(
         model: kind.name(),
         predicted,
         proba,
+        lone,
         history,
         n_train: y_train.len() - extra.len(),
         n_augmented: extra.len(),
@@ -148,16 +162,23 @@ pub(super) fn ensemble(results: &[JobResult], split: usize, members: &[ModelKind
         .iter()
         .filter(|r| r.split == split && members.iter().any(|m| m.name() == r.model))
         .collect();
-    let mut proba = parts[0].proba.clone();
-    for p in &parts[1..] {
-        proba += &p.proba;
-    }
-    proba /= parts.len() as f64;
+    let mean = |of: &dyn Fn(&JobResult) -> Option<&Array2<f64>>| {
+        let mut sum = of(parts[0])?.clone();
+        for p in &parts[1..] {
+            sum += of(p)?;
+        }
+        sum /= parts.len() as f64;
+        Some(sum)
+    };
+    let proba = mean(&|r| Some(&r.proba)).expect("every member has probabilities");
+    let lone = mean(&|r| r.lone.as_ref().map(|(_, p)| p))
+        .map(|p| (crate::models::argmax_rows(p.view()), p));
     JobResult {
         split,
         model: "ensemble",
         predicted: crate::models::argmax_rows(proba.view()),
         proba,
+        lone,
         history: Vec::new(),
         n_train: parts[0].n_train,
         n_augmented: parts[0].n_augmented,

@@ -13,8 +13,12 @@ use crate::data::{self, parquet};
 use crate::split::Split;
 use crate::stages::Paths;
 
-/// `predictions.parquet`: `path`, `corpus`, `speaker`, `protocol`, `fold`, `model`, `true`,
-/// `predicted`, then `prob_<class>` per class (0 for a class a cross-corpus split left out).
+/// `predictions.parquet`: `path`, `corpus`, `speaker`, `protocol`, `fold`, `model`,
+/// `normalisation`, `true`, `predicted`, then `prob_<class>` per class (0 for a class a
+/// cross-corpus split left out). `normalisation` is `speaker` (standardised on the test
+/// speaker's own statistics), `lone` (the same recordings on the training speakers' average
+/// statistics, as a lone clip; speaker-independent splits only) or `none` (no per-speaker
+/// normalisation).
 pub(super) fn write_predictions(
     paths: &Paths,
     ds: &Dataset,
@@ -26,18 +30,32 @@ pub(super) fn write_predictions(
     let mut protocol = Vec::new();
     let mut fold = Vec::new();
     let mut model = Vec::new();
+    let mut normalisation = Vec::new();
     let mut corpus = Vec::new();
     let mut speaker = Vec::new();
     let mut truth = Vec::new();
     let mut predicted = Vec::new();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
-    for r in results {
+    let own = if ds.speaker_norm.is_some() {
+        "speaker"
+    } else {
+        "none"
+    };
+    let judged = results.iter().flat_map(|r| {
+        std::iter::once((r, own, &r.predicted, &r.proba)).chain(
+            r.lone
+                .as_ref()
+                .map(|(predicted, proba)| (r, "lone", predicted, proba)),
+        )
+    });
+    for (r, norm, predictions, proba) in judged {
         let split = &splits[r.split];
         for (k, &i) in split.test.iter().enumerate() {
             path.push(ds.files.paths[i].clone());
             protocol.push(split.protocol);
             fold.push(split.fold.clone());
             model.push(r.model);
+            normalisation.push(norm);
             corpus.push(ds.files.groups.corpora[i].to_string());
             speaker.push(
                 ds.files.groups.speakers[i]
@@ -45,9 +63,9 @@ pub(super) fn write_predictions(
                     .map(|s| crate::corpus::speaker_of_key(s).to_string()),
             );
             truth.push(labels[ds.files.y[i]].clone());
-            predicted.push(labels[r.predicted[k]].clone());
+            predicted.push(labels[predictions[k]].clone());
             for (c, p) in probs.iter_mut().enumerate() {
-                p.push(r.proba[[k, c]]);
+                p.push(proba[[k, c]]);
             }
         }
     }
@@ -59,6 +77,7 @@ pub(super) fn write_predictions(
         Column::new("protocol".into(), protocol),
         Column::new("fold".into(), fold),
         Column::new("model".into(), model),
+        Column::new("normalisation".into(), normalisation),
         Column::new("true".into(), truth),
         Column::new("predicted".into(), predicted),
     ];
