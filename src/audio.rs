@@ -334,7 +334,7 @@ fn decode_with(
         Some(limits) => limits.admit(&header, frames_by_size)?.frames,
         None => limits::effective_frames(header.n_frames, frames_by_size),
     };
-    let max_frames = limits.map_or(u64::MAX, |l| l.max_frames(header.sample_rate));
+    let max_frames = limits.map_or(u64::MAX, |l| l.frame_cap(&header));
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(e.to_string()))?;
@@ -398,17 +398,8 @@ fn decode_with(
                     .map(|frame| (frame.iter().map(|&s| f64::from(s)).sum::<f64>() * scale) as f32),
             );
         }
-        if mono.len() as u64 > max_frames {
-            return Err(AudioError::TooLong {
-                detail: format!(
-                    "more than {max_frames} frames at {} Hz decoded (the header declared {})",
-                    header.sample_rate,
-                    header
-                        .n_frames
-                        .map_or("no length".to_string(), |n| format!("{n} frames"))
-                ),
-                max_seconds: limits.map_or(f64::INFINITY, |l| l.max_seconds),
-            });
+        if let Some(limits) = limits.filter(|_| mono.len() as u64 > max_frames) {
+            return Err(past_cap(&header, limits, max_frames));
         }
     }
     let decoded = mono.len() as u64;
@@ -436,6 +427,33 @@ fn decode_with(
         sample_rate: header.sample_rate,
         source_channels: header.channels,
     })
+}
+
+/// The error for a file whose decoding passed [`Limits::frame_cap`]: too long, or (with many
+/// channels or much resampling) over the work budget first.
+fn past_cap(header: &Header, limits: &Limits, cap: u64) -> AudioError {
+    let declared = header
+        .n_frames
+        .map_or("no length".to_string(), |n| format!("{n} frames"));
+    if cap == limits.max_frames(header.sample_rate) {
+        AudioError::TooLong {
+            detail: format!(
+                "more than {cap} frames at {} Hz decoded (the header declared {declared})",
+                header.sample_rate
+            ),
+            max_seconds: limits.max_seconds,
+        }
+    } else {
+        AudioError::OverBudget {
+            detail: format!(
+                "more than {cap} frames of {} channels at {} Hz decoded (the header declared \
+                 {declared})",
+                header.channels, header.sample_rate
+            ),
+            budget: limits.budget_samples(),
+            max_seconds: limits.max_seconds,
+        }
+    }
 }
 
 /// Resamples mono audio to `target_rate` with rubato's FFT resampler (band-limited, fixed

@@ -280,6 +280,43 @@ fn every_hostile_file_is_refused_by_the_library_with_its_error_in_well_under_a_s
     assert_eq!(audio::load(&good, &LIMITS).unwrap().sample_rate, 22050);
 }
 
+/// A header that declares no length (FLAC's total of 0, "unknown") cannot make decoding go past
+/// the limits: it stops at `max_seconds`, or sooner at the work budget.
+#[test]
+fn decoding_stops_at_the_limits_whatever_the_header_declares() {
+    let dir = tempfile::tempdir().unwrap();
+    let y48 = voice(4, 5, 1, 48000, 12.0 * 4096.0 / 48000.0);
+    let mut flac = flac16(&y48, 48000);
+    patch_streaminfo(&mut flac, None, None, Some(0));
+    let path = dir.path().join("unknown_length.flac");
+    std::fs::write(&path, &flac).unwrap();
+    let at = |max_seconds: f64, analysis_rate: Option<u32>| {
+        audio::decode_within(
+            &path,
+            &Limits {
+                max_seconds,
+                analysis_rate,
+            },
+        )
+    };
+    // 1.024 s of audio: decoded whole within 2 s.
+    assert_eq!(at(2.0, None).unwrap().samples.len(), y48.len());
+    let err = at(0.5, None).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "too long: more than 24000 frames at 48000 Hz decoded (the header declared no length)"
+        ),
+        "{err}"
+    );
+    // Resampled to 384 kHz, 1 s of 48 kHz costs 9 samples a frame: the budget of 1 s (192,000
+    // samples) stops it at 21,333 frames, before the length would.
+    let err = at(1.0, Some(384_000)).unwrap_err().to_string();
+    assert!(
+        err.starts_with("too much work: more than 21333 frames of 1 channels at 48000 Hz"),
+        "{err}"
+    );
+}
+
 /// Files named as RAVDESS speech of actor 5, in the hostile corpus's order.
 fn write_named(dir: &Path, corpus: &[Hostile]) -> Vec<(String, &'static str)> {
     let actor_dir = dir.join("Actor_05");

@@ -123,6 +123,17 @@ impl Limits {
         (self.max_seconds * WORK_SAMPLES_PER_SECOND as f64).floor() as u64
     }
 
+    /// The most frames of a file with this header that fit in both the length and the work
+    /// budget: decoding stops past it, whatever the header declared (or when it declared
+    /// nothing).
+    pub fn frame_cap(&self, header: &Header) -> u64 {
+        let rate = f64::from(header.sample_rate);
+        let per_frame =
+            f64::from(header.channels) + self.analysis_rate.map_or(1.0, |to| f64::from(to) / rate);
+        let by_budget = (self.budget_samples() as f64 / per_frame).floor() as u64;
+        self.max_frames(header.sample_rate).min(by_budget)
+    }
+
     /// Checks a header (already within the supported ranges) against the limits, before
     /// anything is decoded; `by_size` is the most frames the file's size can hold
     /// ([`pcm_frames_by_size`], [`flac_frames_by_size`]).
@@ -176,12 +187,12 @@ impl Limits {
 }
 
 /// The frames a file can really hold: its declared length, capped by what its size allows
-/// (`by_size`). A declared length far beyond the file is never believed.
+/// (`by_size`). A declared length far beyond the file is never believed; `None` when the header
+/// declares none.
 pub fn effective_frames(declared: Option<u64>, by_size: Option<u64>) -> Option<u64> {
-    match (declared, by_size) {
-        (Some(d), Some(s)) => Some(d.min(s)),
-        (d, s) => d.or(s),
-    }
+    // No declared length: unknown (the size bound of a FLAC file is too loose to estimate by);
+    // decoding stops at `Limits::frame_cap`.
+    declared.map(|d| by_size.map_or(d, |s| d.min(s)))
 }
 
 /// The most frames a FLAC file of `file_len` bytes can hold: a FLAC frame takes at least 9
