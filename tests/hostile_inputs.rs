@@ -504,18 +504,24 @@ fn post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
-fn healthz(addr: SocketAddr) -> bool {
+/// `GET path`: the whole response, head and body.
+fn get(addr: SocketAddr, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         stream,
-        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
+    raw
+}
+
+fn healthz(addr: SocketAddr) -> bool {
+    let raw = get(addr, "/healthz");
     raw.starts_with("HTTP/1.1 200") && raw.ends_with("ok")
 }
 
@@ -608,6 +614,13 @@ fn serve_refuses_the_hostile_corpus_sent_8_times_at_once_within_its_memory_budge
         "peak RSS {peak_mb:.1} MB > {model_mb:.1} + {RSS_BUDGET_MB} MB"
     );
     assert!(healthz(addr), "/healthz no longer answers");
+    // The page shows a 422 "no voice" as such, not as a failure to analyse.
+    let app = get(addr, "/app.js");
+    assert!(
+        app.contains("'No voice found in the clip'")
+            && app.contains("/^no voice found in the clip/"),
+        "the page does not handle the no-voice answer"
+    );
     // And it still judges a voice.
     let clip = wav(1, 1, 16000, 16, &pcm16(&voice(5, 2, 1, 16000, 0.5)), None);
     assert_eq!(post(addr, &clip).0, 200);
