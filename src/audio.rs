@@ -2,12 +2,17 @@
 //!
 //! Everything after [`decode`] sees only mono `f32` samples and a sample rate; container and
 //! codec quirks (RAVDESS's Apple `FLLR` padding chunk, 8/16/24/32-bit integer and 32-bit float
-//! PCM, FLAC) stay here.
+//! PCM, FLAC) stay here. So do the checks every input goes through before it costs anything:
+//! the header's ranges and the work budget ([`limits`]), and whether the decoded clip holds any
+//! sound a voice could have made ([`voice`]).
+
+pub mod limits;
+pub mod voice;
 
 use std::fs::File;
 use std::path::Path;
 
-use symphonia::core::codecs::audio::well_known::CODEC_ID_PCM_S16LE;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_PCM_S16LE};
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -16,6 +21,8 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use thiserror::Error;
+
+pub use self::limits::Limits;
 
 /// Why a file could not be read as audio. Messages are one line and say what was wrong.
 #[derive(Debug, Error)]
@@ -34,6 +41,30 @@ pub enum AudioError {
     Truncated { declared: u64, decoded: u64 },
     #[error("empty: no audio samples")]
     Empty,
+    /// A header value outside the supported ranges ([`limits`]).
+    #[error("unsupported {what}: {value} is outside {range}")]
+    OutOfRange {
+        what: &'static str,
+        value: String,
+        range: String,
+    },
+    /// Longer than the limit (from the header, or found while decoding).
+    #[error("too long: {detail}; at most {max_seconds} s is analysed")]
+    TooLong { detail: String, max_seconds: f64 },
+    /// More decoding and analysis than the work budget allows ([`limits`]).
+    #[error(
+        "too much work: {detail}, over the budget of {budget} samples ({max_seconds} s x \
+         {per_second} samples/s)",
+        per_second = limits::WORK_SAMPLES_PER_SECOND
+    )]
+    OverBudget {
+        detail: String,
+        budget: u64,
+        max_seconds: f64,
+    },
+    /// Decoded, but nothing a voice could have made ([`voice`]).
+    #[error("no voice found in the clip: {0}")]
+    NoVoice(String),
 }
 
 /// Facts read from a file's header without decoding its samples.
@@ -76,10 +107,13 @@ struct Opened {
     track_id: u32,
     params: AudioCodecParameters,
     header: Header,
+    /// The most frames the file's size can hold.
+    frames_by_size: Option<u64>,
 }
 
 fn open(path: &Path) -> Result<Opened, AudioError> {
     let file = File::open(path).map_err(AudioError::Open)?;
+    let file_len = file.metadata().map_err(AudioError::Open)?.len();
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -92,11 +126,17 @@ fn open(path: &Path) -> Result<Opened, AudioError> {
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(|e| match e {
-            SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-                AudioError::Format("file ends before any audio header".into())
+        .map_err(|e| {
+            // symphonia's message for a WAV it refuses may not name the value; ours does.
+            if let Some(range_error) = header_out_of_range(path) {
+                return range_error;
             }
-            other => AudioError::Format(other.to_string()),
+            match e {
+                SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    AudioError::Format("file ends before any audio header".into())
+                }
+                other => AudioError::Format(other.to_string()),
+            }
         })?;
     let track = reader
         .default_track(TrackType::Audio)
@@ -107,14 +147,14 @@ fn open(path: &Path) -> Result<Opened, AudioError> {
     };
     let sample_rate = params
         .sample_rate
-        .filter(|&r| r > 0)
         .ok_or_else(|| AudioError::Unsupported("no sample rate in header".into()))?;
+    limits::check_rate(sample_rate)?;
     let channels = params
         .channels
         .as_ref()
         .map(|c| c.count())
-        .filter(|&c| c > 0)
         .ok_or_else(|| AudioError::Unsupported("no channel count in header".into()))?;
+    limits::check_channels(channels as u32)?;
     let header = Header {
         sample_rate,
         channels: u16::try_from(channels)
@@ -125,38 +165,176 @@ fn open(path: &Path) -> Result<Opened, AudioError> {
             .map(|f| format!("{f:?}").to_ascii_lowercase()),
         n_frames: track.num_frames,
     };
+    limits::check_header(&header)?;
+    let frames_by_size = Some(if params.codec == CODEC_ID_FLAC {
+        limits::flac_frames_by_size(file_len)
+    } else {
+        limits::pcm_frames_by_size(
+            file_len,
+            header.channels,
+            header.bits_per_sample.unwrap_or(8),
+        )
+    });
     let track_id = track.id;
     Ok(Opened {
         reader,
         track_id,
         params,
         header,
+        frames_by_size,
     })
 }
 
-/// Reads a file's header (rate, channels, format, length) without decoding the samples.
+/// When `path` is a RIFF/WAVE file whose `fmt ` chunk, or a FLAC file whose STREAMINFO, holds
+/// a rate, channel count or sample size outside the supported ranges, the error naming it (read
+/// from the first 4 KB): symphonia refuses some such files with a message that does not.
+fn header_out_of_range(path: &Path) -> Option<AudioError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.len() >= 26 && &head[..4] == b"fLaC" && head[4] & 0x7f == 0 {
+        // STREAMINFO: rate (20 bits), channels - 1 (3), bits per sample - 1 (5), from byte 18.
+        let packed = u32::from_be_bytes(head[18..22].try_into().ok()?);
+        let rate = packed >> 12;
+        let bits = ((packed >> 4) & 0x1f) + 1;
+        return limits::check_rate(rate)
+            .and_then(|()| {
+                if limits::INTEGER_BITS.contains(&bits) {
+                    Ok(())
+                } else {
+                    Err(limits::out_of_range(
+                        "bits per sample",
+                        bits.to_string(),
+                        "4..=32".to_string(),
+                    ))
+                }
+            })
+            .err();
+    }
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let id = &head[at..at + 4];
+        let size = u32::from_le_bytes(head[at + 4..at + 8].try_into().ok()?) as usize;
+        let body = head.get(at + 8..at + 8 + size.min(40))?;
+        if id == b"fmt " {
+            if body.len() < 16 {
+                return None;
+            }
+            let u16_at = |i: usize| u16::from_le_bytes([body[i], body[i + 1]]);
+            let (tag, channels, bits) = (u16_at(0), u16_at(2), u16_at(14));
+            let rate = u32::from_le_bytes(body[4..8].try_into().ok()?);
+            if let Err(e) = limits::check_rate(rate) {
+                return Some(e);
+            }
+            if let Err(e) = limits::check_channels(u32::from(channels)) {
+                return Some(e);
+            }
+            // WAVE_FORMAT_PCM stores whole bytes: 8, 16, 24 or 32 bits.
+            if tag == 1 && !matches!(bits, 8 | 16 | 24 | 32) {
+                return Some(limits::out_of_range(
+                    "bits per sample",
+                    bits.to_string(),
+                    "8, 16, 24 or 32 (WAV PCM)".to_string(),
+                ));
+            }
+            return None;
+        }
+        at = at.checked_add(8 + size + (size & 1))?;
+    }
+    None
+}
+
+/// Reads a file's header (rate, channels, format, length) without decoding the samples; a
+/// rate, channel count or sample size outside the supported ranges is an error
+/// ([`AudioError::OutOfRange`]).
 pub fn read_header(path: &Path) -> Result<Header, AudioError> {
     open(path).map(|o| o.header)
+}
+
+/// [`read_header`], and the header (with the file's size) checked against `limits`
+/// ([`Limits::admit`]).
+pub fn read_header_within(path: &Path, limits: &Limits) -> Result<Header, AudioError> {
+    let opened = open(path)?;
+    limits.admit(&opened.header, opened.frames_by_size)?;
+    Ok(opened.header)
+}
+
+impl AudioError {
+    /// Whether the file was read but is outside what is accepted (a header range, the length
+    /// or the work budget), rather than unreadable.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            AudioError::OutOfRange { .. }
+                | AudioError::TooLong { .. }
+                | AudioError::OverBudget { .. }
+        )
+    }
 }
 
 /// Decodes a whole file to mono `f32` at its native sample rate.
 ///
 /// Integer PCM is scaled as libsndfile (and so `soundfile.read`) does: `s / 2^(bits-1)`, with
 /// 8-bit unsigned centred at 128. A file that decodes to fewer frames than its header declares
-/// is reported as truncated rather than silently shortened.
+/// is reported as truncated rather than silently shortened. No length limit: the stages,
+/// `predict` and `serve` use [`decode_within`].
 pub fn decode(path: &Path) -> Result<Audio, AudioError> {
-    decode_with(path, true)
+    decode_with(path, true, None)
+}
+
+/// [`decode`] within `limits`: the header is checked against the work budget before anything
+/// is decoded ([`Limits::admit`]), and decoding stops (with [`AudioError::TooLong`]) as soon as
+/// the clip passes `limits.max_seconds`, whatever its header declared.
+pub fn decode_within(path: &Path, limits: &Limits) -> Result<Audio, AudioError> {
+    decode_with(path, true, Some(limits))
+}
+
+/// [`decode_within`], then [`voice::check`]: how every stage, `predict` and `serve` read a
+/// recording to judge (a clip with no voice is refused with [`AudioError::NoVoice`]).
+pub fn decode_speech(path: &Path, limits: &Limits) -> Result<Audio, AudioError> {
+    let audio = decode_within(path, limits)?;
+    voice::check(&audio.samples, audio.sample_rate)?;
+    Ok(audio)
+}
+
+/// [`decode_speech`], then [`resample`] to `limits.analysis_rate` when one is given (the
+/// `audio.sample_rate` setting): how the batch stages load a file.
+pub fn load(path: &Path, limits: &Limits) -> Result<Audio, AudioError> {
+    let audio = decode_speech(path, limits)?;
+    match limits.analysis_rate {
+        Some(rate) => resample(audio, rate),
+        None => Ok(audio),
+    }
 }
 
 /// [`decode`], with the 16-bit PCM shortcut on or off (off only to test it against symphonia's
-/// decoder).
-fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
+/// decoder), within `limits` when given.
+fn decode_with(
+    path: &Path,
+    fast_pcm16: bool,
+    limits: Option<&Limits>,
+) -> Result<Audio, AudioError> {
     let Opened {
         mut reader,
         track_id,
         params,
         header,
+        frames_by_size,
     } = open(path)?;
+    // Never reserved from the declared length alone: at most what the file can hold (PCM) and
+    // what the limit allows.
+    let expected = match limits {
+        Some(limits) => limits.admit(&header, frames_by_size)?.frames,
+        None => limits::effective_frames(header.n_frames, frames_by_size),
+    };
+    let max_frames = limits.map_or(u64::MAX, |l| l.frame_cap(&header));
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(e.to_string()))?;
@@ -165,7 +343,7 @@ fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
     // samples, converted here in one vectorised pass (symphonia's decoder renders them sample by
     // sample into its own buffer first, at several times the cost). Same values (tested).
     let pcm16 = params.codec == CODEC_ID_PCM_S16LE && params.bits_per_sample == Some(16);
-    let capacity = header.n_frames.unwrap_or(0).min(1 << 28) as usize;
+    let capacity = expected.unwrap_or(0).min(max_frames).min(1 << 28) as usize;
     let mut mono: Vec<f32> = Vec::with_capacity(capacity);
     let mut interleaved: Vec<f32> = Vec::new();
     let mut truncated = false;
@@ -196,9 +374,6 @@ fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
                     .chunks_exact(2)
                     .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * (1.0 / 32768.0)),
             );
-            if channels == 1 {
-                continue;
-            }
         } else {
             let buf = decoder
                 .decode(&packet)
@@ -211,7 +386,9 @@ fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
             }
             buf.copy_to_vec_interleaved(&mut interleaved);
         }
-        if channels == 1 {
+        if pcm16 && fast_pcm16 && channels == 1 {
+            // Already in `mono`.
+        } else if channels == 1 {
             mono.extend_from_slice(&interleaved);
         } else {
             let scale = 1.0 / channels as f64;
@@ -221,8 +398,12 @@ fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
                     .map(|frame| (frame.iter().map(|&s| f64::from(s)).sum::<f64>() * scale) as f32),
             );
         }
+        if let Some(limits) = limits.filter(|_| mono.len() as u64 > max_frames) {
+            return Err(past_cap(&header, limits, max_frames));
+        }
     }
     let decoded = mono.len() as u64;
+    // A header declaring more frames than the file holds is reported, never allocated for.
     if let Some(declared) = header.n_frames {
         if truncated || decoded < declared {
             return Err(AudioError::Truncated { declared, decoded });
@@ -248,13 +429,30 @@ fn decode_with(path: &Path, fast_pcm16: bool) -> Result<Audio, AudioError> {
     })
 }
 
-/// [`decode`], then [`resample`] to `target_rate` when one is given (the `audio.sample_rate`
-/// setting): how every stage and `predict` load a file.
-pub fn load(path: &Path, target_rate: Option<u32>) -> Result<Audio, AudioError> {
-    let audio = decode(path)?;
-    match target_rate {
-        Some(rate) => resample(audio, rate),
-        None => Ok(audio),
+/// The error for a file whose decoding passed [`Limits::frame_cap`]: too long, or (with many
+/// channels or much resampling) over the work budget first.
+fn past_cap(header: &Header, limits: &Limits, cap: u64) -> AudioError {
+    let declared = header
+        .n_frames
+        .map_or("no length".to_string(), |n| format!("{n} frames"));
+    if cap == limits.max_frames(header.sample_rate) {
+        AudioError::TooLong {
+            detail: format!(
+                "more than {cap} frames at {} Hz decoded (the header declared {declared})",
+                header.sample_rate
+            ),
+            max_seconds: limits.max_seconds,
+        }
+    } else {
+        AudioError::OverBudget {
+            detail: format!(
+                "more than {cap} frames of {} channels at {} Hz decoded (the header declared \
+                 {declared})",
+                header.channels, header.sample_rate
+            ),
+            budget: limits.budget_samples(),
+            max_seconds: limits.max_seconds,
+        }
     }
 }
 
@@ -381,8 +579,8 @@ mod tests {
             let params = open(&path).unwrap().params;
             assert_eq!(params.codec, CODEC_ID_PCM_S16LE);
             assert_eq!(params.bits_per_sample, Some(16));
-            let fast = decode_with(&path, true).unwrap();
-            let slow = decode_with(&path, false).unwrap();
+            let fast = decode_with(&path, true, None).unwrap();
+            let slow = decode_with(&path, false, None).unwrap();
             assert_eq!(fast.samples.len(), 4099 / usize::from(channels));
             assert!(fast
                 .samples
@@ -391,7 +589,10 @@ mod tests {
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
             assert_eq!(fast.samples.len(), slow.samples.len());
             let cut = write(dir.path(), "cut.wav", &bytes[..bytes.len() - 3]);
-            let (f, s) = (decode_with(&cut, true), decode_with(&cut, false));
+            let (f, s) = (
+                decode_with(&cut, true, None),
+                decode_with(&cut, false, None),
+            );
             assert_eq!(f.unwrap_err().to_string(), s.unwrap_err().to_string());
         }
     }

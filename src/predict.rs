@@ -384,9 +384,24 @@ impl Predictor {
         }
     }
 
-    /// Decodes and predicts one file on its own.
+    /// The limits a file to judge is held to ([`audio::Limits`]): the model's config's
+    /// `audio.max_seconds`, and the highest rate its models analyse at (counted as the
+    /// resampled work).
+    pub fn audio_limits(&self) -> audio::Limits {
+        audio::Limits {
+            max_seconds: self.card().config.audio.max_seconds,
+            analysis_rate: self
+                .members
+                .iter()
+                .filter_map(|m| m.card.config.audio.sample_rate)
+                .max(),
+        }
+    }
+
+    /// Decodes and predicts one file on its own (a clip with no voice is an error).
     pub fn predict_file(&self, path: &Path) -> Result<Prediction> {
-        let audio = audio::decode(path).with_context(|| format!("{}", path.display()))?;
+        let audio = audio::decode_speech(path, &self.audio_limits())
+            .with_context(|| format!("{}", path.display()))?;
         self.predict_audio(audio)
     }
 
@@ -466,10 +481,11 @@ pub fn predict_files(
     use rayon::prelude::*;
     // Per file: each model's rows and the duration, or why it could not be read.
     type Extracted = Result<(Vec<Array2<f64>>, f64), String>;
+    let limits = predictor.audio_limits();
     let extracted: Vec<Extracted> = files
         .par_iter()
         .map(|path| {
-            let audio = audio::decode(path).map_err(|e| e.to_string())?;
+            let audio = audio::decode_speech(path, &limits).map_err(|e| e.to_string())?;
             let duration = audio.duration_s();
             let features = predictor.features(&audio).map_err(|e| format!("{e:#}"))?;
             Ok((features, duration))

@@ -92,13 +92,41 @@ impl Default for DataConfig {
     }
 }
 
-/// How audio is turned into a mono signal.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// How audio is turned into a mono signal, and what one file may cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AudioConfig {
     /// Resample every file to this rate (Hz) before extracting features. Default: unset, i.e.
     /// each file at its native rate (as the original recipe: `soundfile.read`, no resampling).
     pub sample_rate: Option<u32>,
+    /// Longest recording the stages and `predict` accept, in seconds; also the work budget
+    /// ([`crate::audio::limits`]). Default 600. Left out of a written config (and so of model
+    /// cards) when it is the default.
+    #[serde(skip_serializing_if = "is_default_max_seconds")]
+    pub max_seconds: f64,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig {
+            sample_rate: None,
+            max_seconds: crate::audio::Limits::DEFAULT_MAX_SECONDS,
+        }
+    }
+}
+
+fn is_default_max_seconds(v: &f64) -> bool {
+    *v == crate::audio::Limits::DEFAULT_MAX_SECONDS
+}
+
+impl AudioConfig {
+    /// The limits every input file is held to ([`crate::audio::Limits`]).
+    pub fn limits(&self) -> crate::audio::Limits {
+        crate::audio::Limits {
+            max_seconds: self.max_seconds,
+            analysis_rate: self.sample_rate,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -213,11 +241,20 @@ impl Config {
             ));
         }
         if let Some(sr) = self.audio.sample_rate {
-            if !(1000..=384_000).contains(&sr) {
+            let rates = crate::audio::limits::SAMPLE_RATES;
+            if !rates.contains(&sr) {
                 return Err(ConfigError::Value(format!(
-                    "audio.sample_rate: must be in 1000..=384000 Hz, got {sr}"
+                    "audio.sample_rate: must be in {}..={} Hz, got {sr}",
+                    rates.start(),
+                    rates.end()
                 )));
             }
+        }
+        let max_seconds = self.audio.max_seconds;
+        if !(max_seconds.is_finite() && max_seconds > 0.0 && max_seconds <= 86_400.0) {
+            return Err(ConfigError::Value(format!(
+                "audio.max_seconds: must be a number of seconds in (0, 86400], got {max_seconds}"
+            )));
         }
         if self.run.threads > 1024 {
             return Err(ConfigError::Value(format!(
@@ -383,6 +420,24 @@ random_forest = { seconds = 0.3 }
         .unwrap_err()
         .to_string();
         assert!(e.contains("second"), "{e}");
+    }
+
+    #[test]
+    fn max_seconds_is_checked_and_left_out_when_default() {
+        let c = Config::from_toml("[audio]\nmax_seconds = 30\n", Path::new("p.toml")).unwrap();
+        assert_eq!(c.audio.limits().max_seconds, 30.0);
+        for bad in ["0", "-1", "nan", "inf", "100000"] {
+            let err = Config::from_toml(
+                &format!("[audio]\nmax_seconds = {bad}\n"),
+                Path::new("p.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("audio.max_seconds"), "{bad}: {err}");
+        }
+        // The default is not written (model cards and fingerprints are what they were).
+        let default = serde_json::to_string(&AudioConfig::default()).unwrap();
+        assert_eq!(default, r#"{"sample_rate":null}"#);
     }
 
     #[test]

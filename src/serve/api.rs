@@ -1,5 +1,6 @@
 //! The handlers: `GET /api/model`, `POST /api/predict` (decode and judge the upload on a
-//! blocking thread, within the duration limit) and the JSON 404 for any other path.
+//! blocking thread, within the duration limit and the work budget, and only when it holds a
+//! voice) and the JSON 404 for any other path.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -99,6 +100,20 @@ fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
 
     let audio_error = |e: AudioError| match e {
         AudioError::Open(io) => internal(io),
+        AudioError::NoVoice(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        AudioError::OutOfRange { .. } => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
+        }
+        AudioError::TooLong { detail, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the clip is too long: {detail}; this server analyses at most {} s",
+                state.max_duration_s
+            ),
+        ),
+        AudioError::OverBudget { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+        }
         other => {
             let essence = mime_essence(&upload.content_type);
             let known = matches!(
@@ -120,27 +135,16 @@ fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
             }
         }
     };
-    let too_long = |seconds: f64| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the clip is {seconds:.1} s long: this server analyses at most {} s",
-                state.max_duration_s
-            ),
-        )
+    // The header's ranges and the work budget are checked before any sample is decoded, and
+    // decoding stops at --max-duration-s whatever the header declared; a clip with no voice is
+    // not judged.
+    let limits = audio::Limits {
+        max_seconds: state.max_duration_s,
+        analysis_rate: state.predictor.audio_limits().analysis_rate,
     };
-    let header = audio::read_header(path).map_err(audio_error)?;
-    if let Some(seconds) = header.duration_s() {
-        if seconds > state.max_duration_s {
-            return Err(too_long(seconds));
-        }
-    }
-    let audio = audio::decode(path).map_err(audio_error)?;
+    let audio = audio::decode_speech(path, &limits).map_err(audio_error)?;
     drop(file);
-    let duration = audio.duration_s();
-    if duration > state.max_duration_s {
-        return Err(too_long(duration));
-    }
+    let (sample_rate, channels) = (audio.sample_rate, audio.source_channels);
     let prediction = state
         .predictor
         .predict_audio(audio)
@@ -155,8 +159,8 @@ fn analyse(state: &AppState, upload: &Upload) -> Result<Value, ApiError> {
         "probabilities": probabilities,
         "model": state.predictor.model,
         "duration_s": prediction.duration_s,
-        "sample_rate": header.sample_rate,
-        "channels": header.channels,
+        "sample_rate": sample_rate,
+        "channels": channels,
         "speaker_statistics": prediction.speaker_statistics,
     }))
 }

@@ -10,9 +10,11 @@
 //! - `GET /healthz`: `ok`.
 //!
 //! Errors are `{"error": "..."}` with 400 (unreadable audio, empty body, no file field), 413
-//! (body over `--max-upload-mb`, or clip longer than `--max-duration-s`), 415 (a content type
-//! that is clearly not audio, or audio in a format other than WAV/FLAC), 422 (the model cannot
-//! judge the clip) or 500. Decoding and prediction run on blocking threads, at most `--workers`
+//! (body over `--max-upload-mb`, clip longer than `--max-duration-s`, or over the work budget
+//! of that many seconds: `audio::limits`), 415 (a content type that is clearly not audio, audio
+//! in a format other than WAV/FLAC, or a sample rate, channel count or sample size outside the
+//! supported ranges), 422 (`no voice found in the clip: ...`, see `audio::voice`, or the model
+//! cannot judge the clip) or 500. Decoding and prediction run on blocking threads, at most `--workers`
 //! at once; a panic there becomes a 500, never a dead server.
 //!
 //! `mod.rs` starts the server (options, state, routes, logging, shutdown); `api.rs` holds the

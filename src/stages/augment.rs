@@ -197,7 +197,7 @@ fn augment_file(
 ) -> Result<AugRows, String> {
     let cfg = &settings.config.augment;
     let labels = row.labels.clone().ok_or("no labels in the manifest")?;
-    let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
+    let decoded = audio::load(abs, &settings.config.audio.limits()).map_err(|e| e.to_string())?;
     let mut rng = augment::rng_for(cfg.seed, &row.path, copy);
     let spec = &cfg.transforms[rng.random_range(0..cfg.transforms.len())];
     let (samples, applied) = augment::augment(

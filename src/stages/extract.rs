@@ -219,7 +219,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
 fn extractor_id(config: &Config) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
-    h.update(serde_json::to_string(&config.audio).expect("config sections serialise"));
+    // `audio.max_seconds` decides which files get a row, not a row's values.
+    h.update(serde_json::json!({ "sample_rate": config.audio.sample_rate }).to_string());
     h.update(serde_json::to_string(&config.features).expect("config sections serialise"));
     // The models' own segment scales, when there are any.
     let scales = config.model_segment_scales();
@@ -439,7 +440,8 @@ fn previous_rows(
 }
 
 /// Decodes and featurises one file, with its segments at each of `scales`; the error is one
-/// line for the log and `errors.csv`.
+/// line for the log and `errors.csv` (a file over `audio.max_seconds` or the work budget, or
+/// with no voice, is one: [`audio::load`]).
 fn extract_file(
     row: &Input,
     abs: &Path,
@@ -448,7 +450,7 @@ fn extract_file(
     settings: &Settings,
 ) -> Result<FileRows, String> {
     let labels = row.labels.clone().ok_or("no labels in the manifest")?;
-    let decoded = audio::load(abs, settings.config.audio.sample_rate).map_err(|e| e.to_string())?;
+    let decoded = audio::load(abs, &settings.config.audio.limits()).map_err(|e| e.to_string())?;
     let duration_s = decoded.duration_s();
     let extractor = extractors.get(decoded.sample_rate);
     let (whole, segments) = extractor

@@ -48,8 +48,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
         bail!("scan: no audio files (.wav, .flac) in any configured corpus");
     }
     let progress = Progress::new("scan", listed.len(), settings.progress);
+    let limits = settings.config.audio.limits();
     rows.par_extend(listed.par_iter().map(|(corpus, f)| {
-        let row = scan_file(corpora.key(corpus, &f.rel_path), &corpus.name, f);
+        let row = scan_file(corpora.key(corpus, &f.rel_path), &corpus.name, f, &limits);
         progress.inc();
         row
     }));
@@ -89,9 +90,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> Result<Vec<Skipped>> {
     Ok(skipped)
 }
 
-/// One manifest row: labels from the path, facts from the header. Never fails: a problem
-/// becomes the row's status and one-line error.
-fn scan_file(key: String, corpus: &Arc<str>, f: &Listed) -> ManifestRow {
+/// One manifest row: labels from the path, facts from the header (checked against the
+/// supported ranges and `limits`). Never fails: a problem becomes the row's status and one-line
+/// error.
+fn scan_file(key: String, corpus: &Arc<str>, f: &Listed, limits: &audio::Limits) -> ManifestRow {
     let mut row = ManifestRow {
         path: key,
         corpus: corpus.clone(),
@@ -116,11 +118,15 @@ fn scan_file(key: String, corpus: &Arc<str>, f: &Listed) -> ManifestRow {
         row.error = Some(format!("no such file: {}", f.abs_path.display()));
         return row;
     }
-    match audio::read_header(&f.abs_path) {
+    match audio::read_header_within(&f.abs_path, limits) {
         Ok(header) => row.header = Some(header),
         Err(e) => {
             if row.status == Status::Ok {
-                row.status = Status::Unreadable;
+                row.status = if e.is_unsupported() {
+                    Status::Unsupported
+                } else {
+                    Status::Unreadable
+                };
                 row.error = Some(e.to_string());
             }
         }

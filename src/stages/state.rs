@@ -112,6 +112,12 @@ pub(super) fn fingerprint(stage: Stage, paths: &Paths, config: &Config) -> Strin
     section(&mut h, &config.data);
     section(&mut h, &config.corpora);
     section(&mut h, &config.labels);
+    if stage == Stage::Scan && config.audio.max_seconds != crate::audio::Limits::DEFAULT_MAX_SECONDS
+    {
+        // Scan refuses files over `audio.max_seconds` (hashed when set, so a default run's
+        // fingerprint is what it was before the key existed).
+        section(&mut h, &config.audio.max_seconds);
+    }
     if stage >= Stage::Extract {
         section(&mut h, &config.audio);
         section(&mut h, &config.features);

@@ -25,6 +25,9 @@ pub enum Status {
     BadName,
     /// The file (or a path on the way to it) could not be read as audio.
     Unreadable,
+    /// The header was read, but a value is outside the supported ranges, or the file is longer
+    /// than `audio.max_seconds` or over the work budget ([`crate::audio::limits`]).
+    Unsupported,
 }
 
 impl Status {
@@ -33,13 +36,19 @@ impl Status {
             Status::Ok => "ok",
             Status::BadName => "bad_name",
             Status::Unreadable => "unreadable",
+            Status::Unsupported => "unsupported",
         }
     }
 
     pub fn from_label(s: &str) -> Option<Status> {
-        [Status::Ok, Status::BadName, Status::Unreadable]
-            .into_iter()
-            .find(|st| st.label() == s)
+        [
+            Status::Ok,
+            Status::BadName,
+            Status::Unreadable,
+            Status::Unsupported,
+        ]
+        .into_iter()
+        .find(|st| st.label() == s)
     }
 }
 

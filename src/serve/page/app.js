@@ -225,7 +225,11 @@
       try { data = await res.json(); } catch (_) { /* not JSON */ }
       if (!res.ok) {
         const msg = data && data.error ? data.error : res.status + ' ' + res.statusText;
-        showError(res.status === 413 ? 'Too large' : res.status === 415 ? 'Not a supported audio file' : 'Could not analyse ' + name, msg);
+        const noVoice = res.status === 422 && /^no voice found in the clip/.test(msg);
+        showError(noVoice ? 'No voice found in the clip' : res.status === 413 ? 'Too large'
+          : res.status === 415 ? 'Not a supported audio file' : 'Could not analyse ' + name,
+        noVoice ? 'No emotion is given for ' + name + ': ' + msg.replace(/^no voice found in the clip: /, '') +
+          '. Check that the right file was chosen, or that the microphone is not muted.' : msg);
         $('result').hidden = true;
         return;
       }
