@@ -576,8 +576,16 @@ fn serve_answers_with_the_saved_ensemble() {
     assert_eq!(members[1]["model"], "svm");
     assert_eq!(members[1]["segment_seconds"], Value::Null);
     assert_eq!(info["speaker_normalization"], true);
-    // The evaluate stage's `mean` rows of the ensemble: random and actor-kfold.
-    assert_eq!(info["metrics"].as_array().unwrap().len(), 2, "{info}");
+    // The evaluate stage's `mean` rows of the ensemble: random and actor-kfold, and
+    // actor-kfold's test speakers judged as lone clips, as the page judges a clip.
+    let metrics = info["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 3, "{info}");
+    let lone: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["normalisation"] == "lone")
+        .collect();
+    assert_eq!(lone.len(), 1, "{info}");
+    assert_eq!(lone[0]["protocol"], "actor_kfold");
     let r = post(server.addr, "audio/wav", &clip);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let json = r.json();
