@@ -169,21 +169,7 @@ fn sample_formats_and_channel_layouts_all_decode() {
 
 /// Encodes 16-bit PCM as a FLAC file with flacenc (a pure-Rust encoder, test-only).
 fn write_flac16(path: &std::path::Path, samples: &[f32], sample_rate: u32) {
-    use flacenc::component::BitRepr;
-    use flacenc::error::Verify;
-    let ints: Vec<i32> = samples
-        .iter()
-        .map(|&s| (f64::from(s) * 32768.0).round().clamp(-32768.0, 32767.0) as i32)
-        .collect();
-    let config = flacenc::config::Encoder::default()
-        .into_verified()
-        .expect("default encoder config");
-    let source = flacenc::source::MemSource::from_samples(&ints, 1, 16, sample_rate as usize);
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
-        .expect("FLAC encoding");
-    let mut sink = flacenc::bitsink::ByteSink::new();
-    stream.write(&mut sink).expect("FLAC serialisation");
-    std::fs::write(path, sink.as_slice()).unwrap();
+    std::fs::write(path, common::flac16(samples, sample_rate)).unwrap();
 }
 
 #[test]

@@ -72,25 +72,6 @@ fn f32le(samples: &[f32]) -> Vec<u8> {
     samples.iter().flat_map(|s| s.to_le_bytes()).collect()
 }
 
-/// A valid FLAC of `samples` (16-bit mono) from flacenc, 4096-sample blocks.
-fn flac16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
-    use flacenc::component::BitRepr;
-    use flacenc::error::Verify;
-    let ints: Vec<i32> = samples
-        .iter()
-        .map(|&s| (f64::from(s) * 32768.0).round().clamp(-32768.0, 32767.0) as i32)
-        .collect();
-    let config = flacenc::config::Encoder::default()
-        .into_verified()
-        .expect("default encoder config");
-    let source = flacenc::source::MemSource::from_samples(&ints, 1, 16, sample_rate as usize);
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
-        .expect("FLAC encoding");
-    let mut sink = flacenc::bitsink::ByteSink::new();
-    stream.write(&mut sink).expect("FLAC serialisation");
-    sink.as_slice().to_vec()
-}
-
 /// STREAMINFO's fields, rewritten in place: the block sizes (bytes 8..12 of the file), and the
 /// 20-bit rate and 36-bit total sample count packed in bytes 18..26.
 fn patch_streaminfo(
@@ -127,7 +108,7 @@ fn hostile_corpus() -> Vec<Hostile> {
     let mut inf = y.clone();
     inf[4000] = f32::INFINITY;
     let y48 = voice(4, 5, 1, 48000, 12.0 * 4096.0 / 48000.0);
-    let flac = flac16(&y48, 48000);
+    let flac = common::flac16(&y48, 48000);
     let mut flac_rate = flac.clone();
     patch_streaminfo(&mut flac_rate, None, Some(1), None);
     let mut flac_block = flac.clone();
@@ -276,7 +257,7 @@ fn every_hostile_file_is_refused_by_the_library_with_its_error_in_well_under_a_s
     // The same voice as a truthful FLAC is accepted, so the lies are what is refused.
     let y48 = voice(4, 5, 1, 48000, 12.0 * 4096.0 / 48000.0);
     let good = dir.path().join("good.flac");
-    std::fs::write(&good, flac16(&y48, 48000)).unwrap();
+    std::fs::write(&good, common::flac16(&y48, 48000)).unwrap();
     assert_eq!(audio::load(&good, &LIMITS).unwrap().sample_rate, 22050);
 }
 
@@ -286,7 +267,7 @@ fn every_hostile_file_is_refused_by_the_library_with_its_error_in_well_under_a_s
 fn decoding_stops_at_the_limits_whatever_the_header_declares() {
     let dir = tempfile::tempdir().unwrap();
     let y48 = voice(4, 5, 1, 48000, 12.0 * 4096.0 / 48000.0);
-    let mut flac = flac16(&y48, 48000);
+    let mut flac = common::flac16(&y48, 48000);
     patch_streaminfo(&mut flac, None, None, Some(0));
     let path = dir.path().join("unknown_length.flac");
     std::fs::write(&path, &flac).unwrap();

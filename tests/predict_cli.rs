@@ -110,10 +110,8 @@ fn predict_reports_each_file_and_skips_bad_ones() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("out/models/nothing"));
 }
 
-#[test]
-fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_recordings() {
-    let ws = Workspace::new(&config());
-    let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+/// Trains only the MLP, with per-speaker normalisation, on the workspace's corpus.
+fn train_speaker_normalised_mlp(ws: &Workspace) {
     let out = ws
         .cmd(&[
             "run",
@@ -128,6 +126,13 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
         .output()
         .unwrap();
     common::assert_exit(&out, 0);
+}
+
+#[test]
+fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_recordings() {
+    let ws = Workspace::new(&config());
+    let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
+    train_speaker_normalised_mlp(&ws);
     let predict_with =
         |flags: &[&str], files: &[std::path::PathBuf]| ws.predict_json("mlp", flags, files);
     let predict = |files: &[std::path::PathBuf]| predict_with(&[], files);
@@ -166,20 +171,7 @@ fn a_speaker_normalised_model_uses_own_statistics_only_for_speakers_with_enough_
 fn predict_config_reads_speakers_from_folder_trees_and_manifests() {
     let ws = Workspace::new(&config());
     let written = make_corpus(&ws.corpus(), &[1, 2, 3], 16000, 0.3);
-    let out = ws
-        .cmd(&[
-            "run",
-            "-q",
-            "--stage",
-            "train",
-            "--set",
-            "train.speaker_normalization=true",
-            "--set",
-            "models.train=[\"mlp\"]",
-        ])
-        .output()
-        .unwrap();
-    common::assert_exit(&out, 0);
+    train_speaker_normalised_mlp(&ws);
     // Actor 1's recordings, as a folder-per-class tree with the speaker in the file name
     // (`mine/<emotion>/alice_NN.wav`), and as a manifest naming the speaker.
     let actor1: Vec<std::path::PathBuf> = written

@@ -223,3 +223,23 @@ pub fn assert_same_table(a: &DataFrame, b: &DataFrame, what: &str) {
         }
     }
 }
+
+/// A valid FLAC of `samples` (16-bit mono) from flacenc, 4096-sample blocks.
+#[allow(dead_code)] // not every test binary writes FLAC
+pub fn flac16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
+    use flacenc::component::BitRepr;
+    use flacenc::error::Verify;
+    let ints: Vec<i32> = samples
+        .iter()
+        .map(|&s| (f64::from(s) * 32768.0).round().clamp(-32768.0, 32767.0) as i32)
+        .collect();
+    let config = flacenc::config::Encoder::default()
+        .into_verified()
+        .expect("default encoder config");
+    let source = flacenc::source::MemSource::from_samples(&ints, 1, 16, sample_rate as usize);
+    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
+        .expect("FLAC encoding");
+    let mut sink = flacenc::bitsink::ByteSink::new();
+    stream.write(&mut sink).expect("FLAC serialisation");
+    sink.as_slice().to_vec()
+}

@@ -231,11 +231,10 @@ impl Dataset {
         }
         let population = norms.population_of(|s| trained.contains(&**s));
         let mut x = self.table.x.select(Axis(0), &rows);
-        for (row, &r) in x.rows_mut().into_iter().zip(&rows) {
+        for (mut row, &r) in x.rows_mut().into_iter().zip(&rows) {
             let own = norms
                 .scaler(&keys[r])
                 .expect("every row's speaker was fitted");
-            let mut row = row;
             own.inverse_row(row.view_mut());
             population.transform_row(row);
         }
